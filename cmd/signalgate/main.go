@@ -1,0 +1,66 @@
+// Command signalgate is the policy control plane: it serves decisions under
+// versioned Rego policies and records every one of them in PostgreSQL.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errExit1):
+		os.Exit(1)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "signalgate:", err)
+		os.Exit(1)
+	}
+}
+
+// errExit1 ends the program with status 1 after the command has already said why.
+var errExit1 = errors.New("exit status 1")
+
+const usage = `signalgate — policy-as-code decisions for behavioural signals, every one logged.
+
+Usage:
+  signalgate serve [flags]            serve the decision and admin APIs
+  signalgate migrate up|status [flags] apply or list database migrations
+  signalgate policy test DIR          compile a policy folder and run its *_test.rego tests
+  signalgate version                  print the version
+
+Run "signalgate <command> -h" for the flags; each has a SIGNALGATE_* environment twin.
+`
+
+// run is the whole program, reused by the end-to-end tests.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errExit1
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "policy":
+		return policyCmd(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "signalgate", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+	return errExit1
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/signalgate/signalgate/api"
+	"github.com/signalgate/signalgate/internal/auth"
+	"github.com/signalgate/signalgate/internal/config"
+	"github.com/signalgate/signalgate/internal/decision"
+	"github.com/signalgate/signalgate/internal/decisionlog"
+	"github.com/signalgate/signalgate/internal/engine"
+	"github.com/signalgate/signalgate/internal/httpx"
+	"github.com/signalgate/signalgate/internal/openapi"
+	"github.com/signalgate/signalgate/internal/ops"
+	"github.com/signalgate/signalgate/internal/policy"
+	"github.com/signalgate/signalgate/internal/store"
+	"github.com/signalgate/signalgate/policies"
+)
+
+// partitionDaysAhead is how many daily decision-log partitions exist ahead
+// of today, so a day never starts without its partition.
+const partitionDaysAhead = 7
+
+// serve runs `signalgate serve` until ctx is cancelled.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := config.Load("signalgate serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.PrintConfig {
+		cfg.Print(stdout)
+		return nil
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+
+	dbs, err := openDatabases(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer dbs.close(context.WithoutCancel(ctx))
+	if applied, err := store.Migrate(ctx, dbs.owner.Pool); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	} else if len(applied) > 0 {
+		log.Info("database migrated", "applied", applied)
+	}
+	if err := store.CheckSchema(ctx, dbs.app.Pool); err != nil {
+		return err
+	}
+	if _, err := dbs.owner.EnsurePartitions(ctx, partitionDaysAhead); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	eng := engine.New(cfg.EvalTimeout)
+	policySvc := policy.NewService(dbs.app.Policies(), eng, log, nil)
+	if err := policySvc.Bootstrap(ctx, policies.FS); err != nil {
+		return err
+	}
+	if _, err := policySvc.LoadActive(ctx); err != nil {
+		return fmt.Errorf("load active policy: %w", err)
+	}
+
+	authn := auth.NewService(dbs.app.Auth(), auth.NewHasher(2), nil)
+	boot, err := authn.Bootstrap(ctx, cfg.BootstrapToken, cfg.BootstrapPassword)
+	if err != nil {
+		return err
+	}
+	if err := announceBootstrap(stdout, cfg, dbs.cluster != nil, boot); err != nil {
+		return err
+	}
+
+	writer := decisionlog.NewWriter(dbs.app.LogSink(), decisionlog.Options{
+		Mode: decisionlog.Mode(cfg.LogMode), Logger: log, Registerer: reg,
+	})
+	defer writer.Close()
+	decisions := decision.NewService(eng, writer, cfg.Node, nil, reg)
+
+	doc, err := openapi.JSON()
+	if err != nil {
+		return err
+	}
+	router := routes(routeDeps{
+		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set %s to another address)", cfg.Addr, err, config.EnvName("addr"))
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go upkeep(ctx, dbs.owner, log)
+	log.Info("signalgate serving", "addr", ln.Addr().String(), "revision", eng.Policy().Revision(), "log_mode", cfg.LogMode)
+	fmt.Fprintf(stdout, "signalgate serving on %s (policy %s, log mode %s)\n", ln.Addr(), eng.Policy().Revision(), cfg.LogMode)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("shutdown incomplete", "err", err)
+	}
+	writer.Close() // commits what was queued before the pool closes
+	return nil
+}
+
+type routeDeps struct {
+	log       *slog.Logger
+	reg       *prometheus.Registry
+	authn     *auth.Service
+	decisions *decision.Service
+	engine    *engine.Engine
+	db        *store.DB
+	openapi   []byte
+}
+
+func routes(d routeDeps) *gin.Engine {
+	quiet := map[string]bool{}
+	for _, r := range api.Routes {
+		quiet[r] = true
+	}
+	quiet["/healthz"], quiet["/readyz"], quiet["/metrics"] = true, true, true
+	r := httpx.New(httpx.Options{Logger: d.log, Registerer: d.reg, Quiet: quiet})
+	authn := httpx.Authenticate(d.authn)
+
+	r.GET("/healthz", ops.Healthz)
+	r.GET("/readyz", ops.Readyz(
+		ops.Check{Name: "policy", Fn: func(context.Context) error {
+			if d.engine.Policy() == nil {
+				return engine.ErrNoPolicy
+			}
+			return nil
+		}},
+		ops.Check{Name: "decision_log", Fn: d.db.Ping},
+	))
+	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", d.openapi) })
+	r.GET("/metrics", authn, ops.Metrics(d.reg))
+	api.Register(r, authn, d.decisions)
+	return r
+}
+
+// upkeep creates the decision log's partitions ahead of time, hourly.
+func upkeep(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := db.EnsurePartitions(ctx, partitionDaysAhead); err != nil {
+				log.Warn("partition upkeep failed", "err", err)
+			} else if n > 0 {
+				log.Info("decision log partitions created", "count", n)
+			}
+		}
+	}
+}

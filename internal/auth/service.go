@@ -1,0 +1,138 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/signalgate/signalgate/internal/errs"
+)
+
+// Store is what the auth service needs from storage.
+type Store interface {
+	// TokenByDigest returns the token with this digest, or an errs.NotFound error.
+	TokenByDigest(ctx context.Context, digest []byte) (Token, error)
+	// Bootstrap creates user name with role admin, the given password hash and
+	// an admin token with this digest and hint, unless a user exists already.
+	// It reports whether it created them.
+	Bootstrap(ctx context.Context, name, passwordHash string, tokenDigest []byte, tokenHint string) (bool, error)
+}
+
+// cacheTTL bounds how long a token lookup is trusted: a revoked token stops
+// working within this time on every instance, and a busy instance asks the
+// database about each token at most once per period.
+const cacheTTL = time.Second
+
+const maxCached = 10000
+
+type cached struct {
+	p       Principal
+	err     error
+	expires time.Time
+}
+
+// Service authenticates requests and bootstraps the first admin.
+type Service struct {
+	store  Store
+	hasher *Hasher
+	now    func() time.Time
+	cache  sync.Map // string(digest) → cached
+	size   atomic.Int64
+}
+
+// NewService returns a Service over store; now is the clock.
+func NewService(store Store, hasher *Hasher, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, hasher: hasher, now: now}
+}
+
+var errBadToken = errs.E(errs.Unauthenticated, "invalid, expired or revoked token")
+
+// AuthenticateToken returns the principal of a bearer token, or an
+// errs.Unauthenticated error.
+func (s *Service) AuthenticateToken(ctx context.Context, secret string) (Principal, error) {
+	if secret == "" || len(secret) > 512 {
+		return Principal{}, errBadToken
+	}
+	digest := Digest(secret)
+	now := s.now()
+	if v, ok := s.cache.Load(string(digest)); ok {
+		c := v.(cached)
+		if now.Before(c.expires) {
+			return c.p, c.err
+		}
+	}
+	p, err := s.lookup(ctx, digest, now)
+	if err != nil && errs.CodeOf(err) != errs.Unauthenticated {
+		return Principal{}, err // a database failure is not a verdict; do not cache it
+	}
+	if s.size.Add(1) > maxCached {
+		s.cache.Clear()
+		s.size.Store(1)
+	}
+	s.cache.Store(string(digest), cached{p: p, err: err, expires: now.Add(cacheTTL)})
+	return p, err
+}
+
+func (s *Service) lookup(ctx context.Context, digest []byte, now time.Time) (Principal, error) {
+	t, err := s.store.TokenByDigest(ctx, digest)
+	if errs.CodeOf(err) == errs.NotFound {
+		return Principal{}, errBadToken
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("look up token: %w", err)
+	}
+	if !t.Usable(now) {
+		return Principal{}, errBadToken
+	}
+	return Principal{UserID: t.UserID, User: t.User, TokenID: t.ID, TokenName: t.Name, Role: t.Role}, nil
+}
+
+// Bootstrapped is what Bootstrap created.
+type Bootstrapped struct {
+	Created  bool
+	User     string
+	Token    string // the secret, shown once
+	Password string
+}
+
+// BootstrapUser is the first admin's name.
+const BootstrapUser = "admin"
+
+// Bootstrap creates the user admin with role admin, token and password when
+// no user exists yet. Empty token or password are generated. It returns
+// errs.Invalid for a token too short to be a secret.
+func (s *Service) Bootstrap(ctx context.Context, token, password string) (Bootstrapped, error) {
+	if token == "" {
+		token = NewTokenSecret()
+	}
+	if len(token) < 16 {
+		return Bootstrapped{}, errs.E(errs.Invalid, "the bootstrap token must be at least 16 characters")
+	}
+	if password == "" {
+		password = NewTokenSecret()[len(TokenPrefix):][:20]
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return Bootstrapped{}, fmt.Errorf("hash bootstrap password: %w", err)
+	}
+	created, err := s.store.Bootstrap(ctx, BootstrapUser, hash, Digest(token), Hint(token))
+	if err != nil {
+		return Bootstrapped{}, fmt.Errorf("bootstrap admin: %w", err)
+	}
+	if !created {
+		return Bootstrapped{}, nil
+	}
+	return Bootstrapped{Created: true, User: BootstrapUser, Token: token, Password: password}, nil
+}
+
+// IsUnauthenticated reports whether err means the credentials were refused.
+func IsUnauthenticated(err error) bool {
+	var e *errs.Error
+	return errors.As(err, &e) && e.Code == errs.Unauthenticated
+}

@@ -1,0 +1,126 @@
+// Package config keeps signalgate's configuration: one struct, defaults in
+// code, and flags with SIGNALGATE_* environment twins.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Config is every setting of signalgate serve and its sub-commands.
+type Config struct {
+	Addr              string        `flag:"addr" help:"address to serve on"`
+	DatabaseURL       string        `flag:"database-url" secret:"true" help:"PostgreSQL URL; empty runs a managed local PostgreSQL in the data directory"`
+	OwnerDatabaseURL  string        `flag:"owner-database-url" secret:"true" help:"PostgreSQL URL of the schema owner, for migrations and partition upkeep (default: the database URL)"`
+	DataDir           string        `flag:"data-dir" help:"directory for local state: the managed PostgreSQL, generated credentials"`
+	BootstrapToken    string        `flag:"bootstrap-token" secret:"true" help:"API token of the first admin, used when no user exists yet (generated when empty)"`
+	BootstrapPassword string        `flag:"bootstrap-password" secret:"true" help:"UI password of the first admin, used when no user exists yet (generated when empty)"`
+	LogMode           string        `flag:"log-mode" help:"decision log mode: durable (answer after commit) or async"`
+	EvalTimeout       time.Duration `flag:"eval-timeout" help:"time limit of one policy evaluation"`
+	Node              string        `flag:"node" help:"name of this instance in the decision log (default: the host name)"`
+	LogLevel          string        `flag:"log-level" help:"debug, info, warn or error"`
+	PrintConfig       bool          `flag:"print-config" help:"print the configuration (secrets masked) and exit"`
+}
+
+// Default returns the configuration with every default filled in.
+func Default() Config {
+	host, _ := os.Hostname()
+	return Config{
+		Addr:        ":8080",
+		DataDir:     "./.signalgate",
+		LogMode:     "durable",
+		EvalTimeout: 50 * time.Millisecond,
+		Node:        host,
+		LogLevel:    "info",
+	}
+}
+
+// EnvName is the environment twin of a flag: data-dir → SIGNALGATE_DATA_DIR.
+func EnvName(flagName string) string {
+	return "SIGNALGATE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Load parses args (flags take precedence over the environment, which takes
+// precedence over defaults) and returns the configuration and the remaining
+// arguments. It returns flag.ErrHelp when -h was asked for.
+func Load(name string, args []string, getenv func(string) string, output io.Writer) (Config, []string, error) {
+	cfg := Default()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(output)
+	v := reflect.ValueOf(&cfg).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		fname := f.Tag.Get("flag")
+		help := f.Tag.Get("help") + " (env " + EnvName(fname) + ")"
+		ptr := v.Field(i).Addr().Interface()
+		env := getenv(EnvName(fname))
+		switch p := ptr.(type) {
+		case *string:
+			if env != "" {
+				*p = env
+			}
+			fs.StringVar(p, fname, *p, help)
+		case *bool:
+			if env != "" {
+				*p = env == "1" || strings.EqualFold(env, "true")
+			}
+			fs.BoolVar(p, fname, *p, help)
+		case *time.Duration:
+			if env != "" {
+				d, err := time.ParseDuration(env)
+				if err != nil {
+					return Config{}, nil, fmt.Errorf("%s=%q: %w", EnvName(fname), env, err)
+				}
+				*p = d
+			}
+			fs.DurationVar(p, fname, *p, help)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+func (c Config) validate() error {
+	var problems []error
+	if c.LogMode != "durable" && c.LogMode != "async" {
+		problems = append(problems, fmt.Errorf("log mode %q: use durable or async (%s)", c.LogMode, EnvName("log-mode")))
+	}
+	if c.EvalTimeout <= 0 || c.EvalTimeout > time.Minute {
+		problems = append(problems, fmt.Errorf("eval timeout %s: use a duration between 1ms and 1m (%s)", c.EvalTimeout, EnvName("eval-timeout")))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, fmt.Errorf("log level %q: use debug, info, warn or error (%s)", c.LogLevel, EnvName("log-level")))
+	}
+	if c.DataDir == "" {
+		problems = append(problems, fmt.Errorf("the data directory must not be empty (%s)", EnvName("data-dir")))
+	}
+	return errors.Join(problems...)
+}
+
+// Print writes the configuration as environment assignments, secrets masked.
+func (c Config) Print(w io.Writer) {
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		val := fmt.Sprint(v.Field(i).Interface())
+		if f.Tag.Get("secret") == "true" && val != "" {
+			val = "********"
+		}
+		fmt.Fprintf(w, "%s=%s\n", EnvName(f.Tag.Get("flag")), val)
+	}
+}

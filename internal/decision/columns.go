@@ -1,0 +1,214 @@
+package decision
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/signalgate/signalgate/internal/decisionlog"
+	"github.com/signalgate/signalgate/internal/engine"
+)
+
+var (
+	keySignal  = ast.StringTerm("signal")
+	keySubject = ast.StringTerm("subject")
+	keySource  = ast.StringTerm("source")
+	keyPurpose = ast.StringTerm("purpose")
+	keyRegion  = ast.StringTerm("region")
+	keyID      = ast.StringTerm("id")
+	keyAllow   = ast.StringTerm("allow")
+	keyReasons = ast.StringTerm("reasons")
+	keyCode    = ast.StringTerm("code")
+)
+
+// maxColumn bounds the filter columns copied from an input: they are for
+// searching, and the full value stays in the input column.
+const maxColumn = 200
+
+// regionAliases are the ISO 3166 exceptions DESIGN.md honours, applied so a
+// search for GB finds inputs that said UK.
+var regionAliases = map[string]string{"UK": "GB", "EL": "GR"}
+
+// fillColumns copies the input's source, purpose, region and subject id into
+// the entry's filter columns.
+func fillColumns(e *decisionlog.Entry, input ast.Value) {
+	obj, ok := input.(ast.Object)
+	if !ok {
+		return
+	}
+	var source, purpose, region, subject string
+	if sig, ok := get(obj, keySignal).(ast.Object); ok {
+		source = str(get(sig, keySource))
+	}
+	purpose = str(get(obj, keyPurpose))
+	if sub, ok := get(obj, keySubject).(ast.Object); ok {
+		region = strings.ToUpper(str(get(sub, keyRegion)))
+		if a, ok := regionAliases[region]; ok {
+			region = a
+		}
+		switch id := get(sub, keyID).(type) {
+		case ast.String:
+			subject = clip(string(id))
+		case ast.Number:
+			subject = clip(string(id))
+		}
+	}
+	e.Source, e.Purpose, e.Region, e.Subject = source, purpose, region, subject
+}
+
+func get(obj ast.Object, key *ast.Term) ast.Value {
+	if t := obj.Get(key); t != nil {
+		return t.Value
+	}
+	return nil
+}
+
+func str(v ast.Value) string {
+	if s, ok := v.(ast.String); ok {
+		return clip(string(s))
+	}
+	return ""
+}
+
+// clip shortens s to at most maxColumn bytes on a rune boundary.
+func clip(s string) string {
+	if len(s) <= maxColumn {
+		return s
+	}
+	cut := maxColumn
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// summarize derives the allow and reason_codes columns from a Data API
+// result: a boolean is the verdict itself; an object lends its allow and the
+// codes of its reasons.
+func summarize(v ast.Value) (*bool, []string) {
+	switch r := v.(type) {
+	case ast.Boolean:
+		b := bool(r)
+		return &b, nil
+	case ast.Object:
+		var allow *bool
+		if b, ok := get(r, keyAllow).(ast.Boolean); ok {
+			x := bool(b)
+			allow = &x
+		}
+		var codes []string
+		collect := func(t *ast.Term) {
+			if o, ok := t.Value.(ast.Object); ok {
+				if c, ok := get(o, keyCode).(ast.String); ok {
+					codes = append(codes, string(c))
+				}
+			}
+		}
+		switch rs := get(r, keyReasons).(type) {
+		case ast.Set:
+			rs.Foreach(collect)
+		case *ast.Array:
+			rs.Foreach(collect)
+		}
+		return allow, dedupe(codes)
+	}
+	return nil, nil
+}
+
+func dedupe(codes []string) []string {
+	if len(codes) < 2 {
+		return codes
+	}
+	slices.Sort(codes)
+	return slices.Compact(codes)
+}
+
+// valueJSON encodes an OPA value as JSON (sets become arrays, as OPA's API
+// returns them). NUL characters, which jsonb refuses, become U+FFFD.
+func valueJSON(v ast.Value) ([]byte, error) {
+	x, err := ast.JSON(v)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(x)
+	if err != nil || !bytes.Contains(b, []byte(`\u0000`)) {
+		return b, err
+	}
+	return json.Marshal(withoutNUL(x))
+}
+
+func withoutNUL(x any) any {
+	switch v := x.(type) {
+	case string:
+		return strings.ReplaceAll(v, "\x00", "\ufffd")
+	case []any:
+		for i := range v {
+			v[i] = withoutNUL(v[i])
+		}
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[strings.ReplaceAll(k, "\x00", "\ufffd")] = withoutNUL(e)
+		}
+		return out
+	}
+	return x
+}
+
+// appendResult encodes a native result without reflection: it is on the
+// path of every decision.
+func appendResult(b []byte, r engine.Result) []byte {
+	if r.Allow {
+		b = append(b, `{"allow":true,"reasons":[`...)
+	} else {
+		b = append(b, `{"allow":false,"reasons":[`...)
+	}
+	for i, reason := range r.Reasons {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"code":`...)
+		b = appendString(b, reason.Code)
+		b = append(b, `,"detail":`...)
+		b = appendString(b, reason.Detail)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD so
+// the log never receives bytes jsonb refuses.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == 0:
+				b = append(b, "\ufffd"...) // jsonb refuses NUL
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, "\ufffd"...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,227 @@
+// Package decision keeps the decision path: evaluate an input under the
+// active policy, record it in the decision log, and only then hand it out.
+package decision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/signalgate/signalgate/internal/decisionlog"
+	"github.com/signalgate/signalgate/internal/engine"
+	"github.com/signalgate/signalgate/internal/errs"
+)
+
+// MaxBatch is the most inputs one batch may carry.
+const MaxBatch = 1000
+
+// Input is one decision input: its parsed value and its exact JSON bytes.
+type Input struct {
+	Value ast.Value
+	Raw   []byte
+}
+
+// Outcome is one answered decision.
+type Outcome struct {
+	DecisionID string
+	Revision   string
+	Result     json.RawMessage // {"allow": ..., "reasons": [...]}
+}
+
+// QueryOutcome is one answered Data API evaluation.
+type QueryOutcome struct {
+	DecisionID string
+	Revision   string
+	Result     json.RawMessage // nil when the document is undefined
+	Error      string          // set when the policy failed or timed out
+}
+
+// Service makes and records decisions.
+type Service struct {
+	engine *engine.Engine
+	log    *decisionlog.Writer
+	node   string
+	now    func() time.Time
+
+	decisions *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+}
+
+// NewService returns a Service deciding with eng and recording through log,
+// naming this instance node in every row.
+func NewService(eng *engine.Engine, log *decisionlog.Writer, node string, now func() time.Time, reg prometheus.Registerer) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	s := &Service{
+		engine: eng, log: log, node: node, now: now,
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "signalgate_decisions_total", Help: "Decisions answered, by API and outcome.",
+		}, []string{"api", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "signalgate_decision_seconds", Help: "Time to decide and record, per request, by API.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
+		}, []string{"api"}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.decisions, s.latency)
+	}
+	return s
+}
+
+// decidedAt is the decision time at the precision the log keeps, so a
+// replay from the logged time pins exactly the instant the policy saw.
+func (s *Service) decidedAt() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func newID() uuid.UUID {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New() // v7 only fails when the random source does; keep deciding
+	}
+	return id
+}
+
+// Decide evaluates one input and returns once it is recorded. It returns an
+// errs.Unavailable error when no policy is loaded or the decision cannot be
+// recorded; the caller must then not use any decision.
+func (s *Service) Decide(ctx context.Context, client string, in Input) (Outcome, error) {
+	start := time.Now()
+	at := s.decidedAt()
+	d, err := s.engine.Decide(ctx, in.Value, at)
+	if err != nil {
+		return Outcome{}, unavailable(err)
+	}
+	e, out := s.entry(client, in, d, at)
+	if err := s.log.Log(ctx, e); err != nil {
+		return Outcome{}, unavailable(err)
+	}
+	s.count("single", d)
+	s.latency.WithLabelValues("single").Observe(time.Since(start).Seconds())
+	return out, nil
+}
+
+// DecideBatch evaluates every input under one policy revision and returns
+// once all are recorded (one log request). Errors as Decide.
+func (s *Service) DecideBatch(ctx context.Context, client string, ins []Input) ([]Outcome, error) {
+	if len(ins) == 0 || len(ins) > MaxBatch {
+		return nil, errs.E(errs.Invalid, "inputs must hold 1 to %d inputs", MaxBatch)
+	}
+	start := time.Now()
+	p := s.engine.Policy()
+	if p == nil {
+		return nil, unavailable(engine.ErrNoPolicy)
+	}
+	entries := make([]decisionlog.Entry, len(ins))
+	outs := make([]Outcome, len(ins))
+	decided := make([]engine.Decision, len(ins))
+	for i, in := range ins {
+		at := s.decidedAt()
+		decided[i] = p.Decide(ctx, in.Value, at, s.engine.Timeout())
+		entries[i], outs[i] = s.entry(client, in, decided[i], at)
+	}
+	if err := s.log.Log(ctx, entries...); err != nil {
+		return nil, unavailable(err)
+	}
+	for _, d := range decided {
+		s.count("batch", d)
+	}
+	s.latency.WithLabelValues("batch").Observe(time.Since(start).Seconds())
+	return outs, nil
+}
+
+func (s *Service) entry(client string, in Input, d engine.Decision, at time.Time) (decisionlog.Entry, Outcome) {
+	id := newID()
+	result := appendResult(nil, d.Result)
+	allow := d.Result.Allow
+	codes := make([]string, 0, len(d.Result.Reasons))
+	for _, r := range d.Result.Reasons {
+		if len(codes) == 0 || codes[len(codes)-1] != r.Code {
+			codes = append(codes, r.Code)
+		}
+	}
+	e := decisionlog.Entry{
+		DecisionID: id, DecidedAt: at, Path: engine.DecisionPath,
+		Input: in.Raw, Result: result, Allow: &allow, ReasonCodes: dedupe(codes),
+		Revision: d.Revision, Client: client, Node: s.node, EvalNS: d.EvalNS,
+	}
+	fillColumns(&e, in.Value)
+	return e, Outcome{DecisionID: id.String(), Revision: d.Revision, Result: result}
+}
+
+func (s *Service) count(api string, d engine.Decision) {
+	outcome := "deny"
+	switch {
+	case d.Failed:
+		outcome = "error"
+	case d.Result.Allow:
+		outcome = "allow"
+	}
+	s.decisions.WithLabelValues(api, outcome).Inc()
+}
+
+// Query evaluates data.<path> as OPA's Data API does and records it. input
+// may be nil (no input). Errors as Decide.
+func (s *Service) Query(ctx context.Context, client string, path []string, in *Input) (QueryOutcome, error) {
+	start := time.Now()
+	at := s.decidedAt()
+	var value ast.Value
+	if in != nil {
+		value = in.Value
+	}
+	qr, err := s.engine.Query(ctx, path, value, at)
+	if err != nil {
+		if errors.Is(err, engine.ErrNoPolicy) {
+			return QueryOutcome{}, unavailable(err)
+		}
+		return QueryOutcome{}, errs.Wrap(errs.Invalid, err, "cannot evaluate data/"+strings.Join(path, "/"))
+	}
+	id := newID()
+	e := decisionlog.Entry{
+		DecisionID: id, DecidedAt: at, Path: strings.Join(path, "/"),
+		Revision: qr.Revision, Client: client, Node: s.node, EvalNS: qr.EvalNS,
+	}
+	out := QueryOutcome{DecisionID: id.String(), Revision: qr.Revision}
+	if in != nil {
+		e.Input = in.Raw
+		fillColumns(&e, in.Value)
+	}
+	outcome := "deny"
+	switch {
+	case qr.Err != nil:
+		out.Error = qr.Err.Error()
+		e.ReasonCodes = []string{engine.ReasonEvaluationError}
+		outcome = "error"
+	case qr.Value != nil:
+		result, err := valueJSON(qr.Value)
+		if err != nil {
+			return QueryOutcome{}, fmt.Errorf("encode result of data/%s: %w", e.Path, err)
+		}
+		out.Result, e.Result = result, result
+		e.Allow, e.ReasonCodes = summarize(qr.Value)
+		if e.Allow != nil && *e.Allow {
+			outcome = "allow"
+		}
+	default:
+		outcome = "undefined"
+	}
+	if err := s.log.Log(ctx, e); err != nil {
+		return QueryOutcome{}, unavailable(err)
+	}
+	s.decisions.WithLabelValues("data", outcome).Inc()
+	s.latency.WithLabelValues("data").Observe(time.Since(start).Seconds())
+	return out, nil
+}
+
+func unavailable(err error) error {
+	if errors.Is(err, engine.ErrNoPolicy) {
+		return errs.Wrap(errs.Unavailable, err, "no policy is loaded yet; retry shortly")
+	}
+	return errs.Wrap(errs.Unavailable, err, "the decision could not be recorded, so it was not made; retry shortly")
+}

@@ -1,0 +1,94 @@
+// Package engine keeps the compiled policy in memory and evaluates decisions
+// against it: compile once per revision under a restricted capability set,
+// prepare the queries once, evaluate with a deadline and pinned time, and
+// swap the compiled policy atomically so the hot path takes no lock.
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// Entrypoint is the package every decision asks.
+const Entrypoint = "signalgate.decision"
+
+// DecisionPath is the data path of a native decision, as it is logged.
+const DecisionPath = "signalgate/decision"
+
+// Reason codes added by the engine rather than by the policy.
+const (
+	ReasonEvaluationError = "evaluation_error"
+	DetailTimeout         = "timeout"
+)
+
+// ErrNoPolicy is returned when no policy has been loaded yet.
+var ErrNoPolicy = errors.New("no policy loaded")
+
+// Reason is one entry of a decision's reasons.
+type Reason struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+// Result is the answer of the default entry point.
+type Result struct {
+	Allow   bool     `json:"allow"`
+	Reasons []Reason `json:"reasons"`
+}
+
+// Decision is one evaluation: the result and what produced it.
+type Decision struct {
+	Revision string
+	Result   Result
+	Failed   bool // the policy failed or ran out of time; Result carries evaluation_error
+	EvalNS   int64
+}
+
+// Engine holds the active compiled policy.
+type Engine struct {
+	current atomic.Pointer[Policy]
+	timeout time.Duration
+}
+
+// New returns an Engine whose evaluations each run for at most timeout.
+func New(timeout time.Duration) *Engine {
+	if timeout <= 0 {
+		timeout = 50 * time.Millisecond
+	}
+	return &Engine{timeout: timeout}
+}
+
+// Swap makes p the policy every following evaluation uses and returns the
+// previous one (nil at first).
+func (e *Engine) Swap(p *Policy) *Policy { return e.current.Swap(p) }
+
+// Policy returns the active policy, or nil before the first Swap.
+func (e *Engine) Policy() *Policy { return e.current.Load() }
+
+// Timeout is the evaluation deadline.
+func (e *Engine) Timeout() time.Duration { return e.timeout }
+
+// Decide evaluates input under the active policy with time pinned to at.
+// It returns ErrNoPolicy before a policy is loaded; a policy that fails or
+// times out is not an error but a deny with reason evaluation_error.
+func (e *Engine) Decide(ctx context.Context, input ast.Value, at time.Time) (Decision, error) {
+	p := e.current.Load()
+	if p == nil {
+		return Decision{}, ErrNoPolicy
+	}
+	return p.Decide(ctx, input, at, e.timeout), nil
+}
+
+// Query evaluates data.<path> under the active policy, as OPA's Data API
+// does; see Policy.Query.
+func (e *Engine) Query(ctx context.Context, path []string, input ast.Value, at time.Time) (QueryResult, error) {
+	p := e.current.Load()
+	if p == nil {
+		return QueryResult{}, ErrNoPolicy
+	}
+	return p.Query(ctx, path, input, at, e.timeout)
+}

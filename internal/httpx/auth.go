@@ -1,0 +1,79 @@
+package httpx
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/signalgate/signalgate/internal/auth"
+	"github.com/signalgate/signalgate/internal/errs"
+)
+
+const keyPrincipal = "signalgate.principal"
+
+// TokenAuthenticator turns a bearer token into a principal.
+type TokenAuthenticator interface {
+	AuthenticateToken(ctx context.Context, secret string) (auth.Principal, error)
+}
+
+// credentialParams are query parameters that would carry a secret in URLs,
+// logs and browser history; a request using one is refused outright.
+var credentialParams = []string{"access_token", "token", "api_key"}
+
+// Authenticate requires a bearer token in the Authorization header and
+// stores the principal for the handlers.
+func Authenticate(a TokenAuthenticator) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		q := c.Request.URL.Query()
+		for _, p := range credentialParams {
+			if q.Has(p) {
+				WriteError(c, errs.E(errs.Invalid, "credentials are accepted only in the Authorization header, never in the URL"))
+				return
+			}
+		}
+		h := c.GetHeader("Authorization")
+		scheme, secret, ok := strings.Cut(h, " ")
+		if h == "" {
+			WriteError(c, errs.E(errs.Unauthenticated, "missing Authorization header: send `Authorization: Bearer <token>`"))
+			return
+		}
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			WriteError(c, errs.E(errs.Unauthenticated, "the Authorization header must be `Bearer <token>`"))
+			return
+		}
+		p, err := a.AuthenticateToken(c.Request.Context(), strings.TrimSpace(secret))
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		c.Set(keyPrincipal, p)
+		c.Next()
+	}
+}
+
+// Require lets through principals holding a role that includes one of roles.
+func Require(roles ...auth.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p, ok := PrincipalOf(c)
+		if !ok {
+			WriteError(c, errs.E(errs.Unauthenticated, "authentication required"))
+			return
+		}
+		if !p.Can(roles...) {
+			WriteError(c, errs.E(errs.Forbidden, "role %s may not use this endpoint", p.Role))
+			return
+		}
+		c.Next()
+	}
+}
+
+// PrincipalOf returns the authenticated principal of the request.
+func PrincipalOf(c *gin.Context) (auth.Principal, bool) {
+	v, ok := c.Get(keyPrincipal)
+	if !ok {
+		return auth.Principal{}, false
+	}
+	p, ok := v.(auth.Principal)
+	return p, ok
+}

@@ -1,0 +1,82 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/signalgate/signalgate/internal/engine"
+)
+
+// Store is what the policy service needs from storage.
+type Store interface {
+	// Bootstrap stores rev as revision r1 and makes it active when no
+	// revision exists yet; it reports whether it did.
+	Bootstrap(ctx context.Context, rev Revision) (bool, error)
+	// Active returns the active revision, or an errs.NotFound error.
+	Active(ctx context.Context) (Revision, error)
+}
+
+// Service loads policy revisions into the engine.
+type Service struct {
+	store  Store
+	engine *engine.Engine
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewService returns a Service that keeps eng's policy in step with store.
+func NewService(store Store, eng *engine.Engine, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, engine: eng, log: log, now: now}
+}
+
+// Bootstrap makes the default policy in defaults revision r1 when the
+// deployment has no revision yet. It refuses a default that does not compile.
+func (s *Service) Bootstrap(ctx context.Context, defaults fs.FS) error {
+	content, err := LoadFS(defaults)
+	if err != nil {
+		return fmt.Errorf("load default policy: %w", err)
+	}
+	if _, err := engine.Compile(ctx, FormatID(1), content.EngineContent()); err != nil {
+		return fmt.Errorf("compile default policy: %w", err)
+	}
+	hash, err := ContentHash(content)
+	if err != nil {
+		return err
+	}
+	created, err := s.store.Bootstrap(ctx, Revision{
+		Number: 1, ContentHash: hash, Content: content,
+		Author: "signalgate", Message: "default policy", CreatedAt: s.now(),
+	})
+	if err != nil {
+		return err
+	}
+	if created {
+		s.log.Info("default policy published", "revision", FormatID(1), "content_hash", hash)
+	}
+	return nil
+}
+
+// LoadActive compiles the active revision and swaps it into the engine,
+// unless the engine already runs it. It returns the active revision's id.
+func (s *Service) LoadActive(ctx context.Context) (string, error) {
+	rev, err := s.store.Active(ctx)
+	if err != nil {
+		return "", err
+	}
+	if cur := s.engine.Policy(); cur != nil && cur.Revision() == rev.ID() {
+		return rev.ID(), nil
+	}
+	compiled, err := engine.Compile(ctx, rev.ID(), rev.Content.EngineContent())
+	if err != nil {
+		return "", fmt.Errorf("compile active revision %s: %w", rev.ID(), err)
+	}
+	s.engine.Swap(compiled)
+	s.log.Info("policy loaded", "revision", rev.ID(), "content_hash", rev.ContentHash)
+	return rev.ID(), nil
+}

@@ -1,0 +1,10 @@
+# Minors are never targeted with ads. Recommending content to them is left to
+# the other rules, hence the purpose test rather than a blanket denial.
+package signalgate.decision
+
+# Only an explicit `true` counts: the field is optional and a malformed value
+# is already denied by validation.
+reasons contains {"code": "minor", "detail": "subject.minor"} if {
+	input.subject.minor == true
+	input.purpose == "ads"
+}
