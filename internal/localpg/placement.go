@@ -27,6 +27,16 @@ func placeCluster(dataDir, clusterRoot string, who identity, log *slog.Logger) (
 		if !filepath.IsAbs(dir) {
 			return "", fmt.Errorf("localpg: %s does not hold an absolute path", ptr)
 		}
+		// Recreate a wiped fallback location rather than fail; an existing
+		// parent is left as it is, since the user may have moved the cluster.
+		if parent := filepath.Dir(dir); !fileExists(parent) {
+			if err := os.MkdirAll(filepath.Dir(parent), 0o755); err != nil {
+				return "", fmt.Errorf("localpg: recreate cluster location: %w", err)
+			}
+			if err := ensureOwnedDir(parent, who); err != nil {
+				return "", err
+			}
+		}
 		return dir, ensureOwnedDir(dir, who)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("localpg: read cluster location: %w", err)
