@@ -78,7 +78,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	if err := announceBootstrap(stdout, cfg, dbs.cluster != nil, boot); err != nil {
+	token, err := announceBootstrap(stdout, cfg, dbs.cluster != nil, boot)
+	if err != nil {
 		return err
 	}
 
@@ -111,6 +112,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	go upkeep(ctx, dbs.owner, log)
 	log.Info("signalgate serving", "addr", ln.Addr().String(), "revision", eng.Policy().Revision(), "log_mode", cfg.LogMode)
+	if token != "" {
+		printTryIt(stdout, ln.Addr(), token)
+	}
 	fmt.Fprintf(stdout, "signalgate serving on %s (policy %s, log mode %s)\n", ln.Addr(), eng.Policy().Revision(), cfg.LogMode)
 
 	errc := make(chan error, 1)
