@@ -1,0 +1,174 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/signalgate/signalgate/internal/decisionlog"
+	"github.com/signalgate/signalgate/internal/errs"
+	"github.com/signalgate/signalgate/internal/pgtest"
+	"github.com/signalgate/signalgate/internal/policy"
+	"github.com/signalgate/signalgate/internal/store"
+	"github.com/signalgate/signalgate/policies"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func open(t *testing.T, now func() time.Time) (*store.DB, *pgtest.Database) {
+	t.Helper()
+	db := pgtest.New(t)
+	s, err := store.FromPool(db.Pool, store.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, db
+}
+
+// TestPartitionsAhead: upkeep creates a partition per day through a week
+// ahead, is idempotent, and rows of days without one land in the default
+// partition instead of failing.
+func TestPartitionsAhead(t *testing.T) {
+	t.Parallel()
+	day := time.Date(2030, 3, 10, 15, 0, 0, 0, time.UTC)
+	s, db := open(t, func() time.Time { return day })
+	created, err := s.EnsurePartitions(context.Background(), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created != 9 {
+		t.Errorf("created %d partitions, want 9 (yesterday through 7 days ahead)", created)
+	}
+	again, err := s.EnsurePartitions(context.Background(), 7)
+	if err != nil || again != 0 {
+		t.Errorf("second upkeep created %d (%v), want 0", again, err)
+	}
+	for _, name := range []string{"decision_logs_p20300309", "decision_logs_p20300310", "decision_logs_p20300317"} {
+		var exists bool
+		if err := db.Pool.QueryRow(context.Background(), `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil || !exists {
+			t.Errorf("partition %s missing (%v)", name, err)
+		}
+	}
+	allow := true
+	entry := func(at time.Time) decisionlog.Entry {
+		return decisionlog.Entry{DecisionID: uuid.Must(uuid.NewV7()), DecidedAt: at, Path: "signalgate/decision",
+			Allow: &allow, Revision: "r1", Client: "c", Node: "n"}
+	}
+	err = s.LogSink().Write(context.Background(), []decisionlog.Entry{entry(day), entry(day.AddDate(1, 0, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inDay, inDefault int
+	_ = db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM decision_logs_p20300310`).Scan(&inDay)
+	_ = db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM decision_logs_default`).Scan(&inDefault)
+	if inDay != 1 || inDefault != 1 {
+		t.Errorf("rows in the day's partition %d, in the default %d; want 1 and 1", inDay, inDefault)
+	}
+}
+
+// TestDuplicateDecisionRefused: (decision_id, decided_at) is unique, and a
+// batch holding a duplicate commits nothing.
+func TestDuplicateDecisionRefused(t *testing.T) {
+	t.Parallel()
+	s, db := open(t, nil)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	e := decisionlog.Entry{DecisionID: uuid.Must(uuid.NewV7()), DecidedAt: now, Path: "p", Revision: "r1", Client: "c", Node: "n"}
+	if err := s.LogSink().Write(context.Background(), []decisionlog.Entry{e}); err != nil {
+		t.Fatal(err)
+	}
+	other := e
+	other.DecisionID = uuid.Must(uuid.NewV7())
+	if err := s.LogSink().Write(context.Background(), []decisionlog.Entry{other, e}); err == nil {
+		t.Fatal("a duplicate decision id was stored")
+	}
+	var n int
+	_ = db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM decision_logs`).Scan(&n)
+	if n != 1 {
+		t.Errorf("%d rows, want 1: a failed batch must not commit in part", n)
+	}
+}
+
+// TestPolicyBootstrapOnce: instances starting together publish the default
+// policy exactly once, as r1, active, with its content intact.
+func TestPolicyBootstrapOnce(t *testing.T) {
+	t.Parallel()
+	s, db := open(t, nil)
+	content, err := policy.LoadFS(policies.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := policy.ContentHash(content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := policy.Revision{Number: 1, ContentHash: hash, Content: content, Author: "signalgate", Message: "default policy"}
+	if _, err := s.Policies().Active(context.Background()); errs.CodeOf(err) != errs.NotFound {
+		t.Fatalf("active before bootstrap: %v, want not found", err)
+	}
+	var wg sync.WaitGroup
+	created := make(chan bool, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.Policies().Bootstrap(context.Background(), rev)
+			if err != nil {
+				t.Error(err)
+			}
+			created <- ok
+		}()
+	}
+	wg.Wait()
+	close(created)
+	n := 0
+	for ok := range created {
+		if ok {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d bootstraps created r1, want exactly 1", n)
+	}
+	active, err := s.Policies().Active(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotHash, err := policy.ContentHash(active.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if active.ID() != "r1" || active.ContentHash != hash || gotHash != hash {
+		t.Errorf("active %s hash %s (recomputed %s), want r1 %s", active.ID(), active.ContentHash, gotHash, hash)
+	}
+	for path, src := range content.Modules {
+		if active.Content.Modules[path] != src {
+			t.Errorf("module %s changed on the way through the database", path)
+		}
+	}
+	if _, err := db.Pool.Exec(context.Background(), `UPDATE policy_revisions SET message = 'x'`); err == nil {
+		t.Error("a revision was updated: revisions must be immutable")
+	}
+}
+
+// TestSchemaCheck: a migrated database passes the schema check; one whose
+// latest migration is rolled back is refused with a message saying what to do.
+func TestSchemaCheck(t *testing.T) {
+	t.Parallel()
+	_, db := open(t, nil)
+	if err := store.CheckSchema(context.Background(), db.Pool); err != nil {
+		t.Fatalf("migrated database: %v", err)
+	}
+	st, err := store.Status(context.Background(), db.Pool)
+	if err != nil || len(st) == 0 || !st[len(st)-1].Applied {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	if _, err := db.Pool.Exec(context.Background(), `DELETE FROM goose_db_version WHERE version_id = (SELECT max(version_id) FROM goose_db_version)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CheckSchema(context.Background(), db.Pool); err == nil {
+		t.Error("an outdated schema passed the check")
+	}
+}
