@@ -67,12 +67,14 @@ const (
 	keyRequestID = "signalgate.request_id"
 )
 
-// Logger returns the request's logger (with its request id).
+// Logger returns the request's logger, tagged with its request id. It is
+// built on demand: most requests never log.
 func Logger(c *gin.Context) *slog.Logger {
+	base := slog.Default()
 	if l, ok := c.Get(keyLogger); ok {
-		return l.(*slog.Logger)
+		base = l.(*slog.Logger)
 	}
-	return slog.Default()
+	return base.With("request_id", c.GetString(keyRequestID))
 }
 
 // Options configure the engine.
@@ -116,12 +118,11 @@ func New(opts Options) *gin.Engine {
 		}
 		c.Header("X-Request-Id", id)
 		c.Set(keyRequestID, id)
-		reqLog := log.With("request_id", id)
-		c.Set(keyLogger, reqLog)
+		c.Set(keyLogger, log)
 		securityHeaders(c.Writer.Header())
 		defer func() {
 			if rec := recover(); rec != nil {
-				reqLog.Error("panic while serving", "panic", rec, "path", c.Request.URL.Path)
+				Logger(c).Error("panic while serving", "panic", rec, "path", c.Request.URL.Path)
 				if !c.Writer.Written() {
 					WriteError(c, errors.New("panic"))
 				}
@@ -138,8 +139,10 @@ func New(opts Options) *gin.Engine {
 			if opts.Quiet[route] && status < 500 {
 				level = slog.LevelDebug
 			}
-			reqLog.Log(c.Request.Context(), level, "request",
-				"method", c.Request.Method, "route", route, "status", status, "duration", elapsed)
+			if log.Enabled(c.Request.Context(), level) {
+				log.Log(c.Request.Context(), level, "request", "request_id", id,
+					"method", c.Request.Method, "route", route, "status", status, "duration", elapsed)
+			}
 		}()
 		c.Next()
 	})
