@@ -172,7 +172,7 @@ func TestDataAPI(t *testing.T) {
 	s := startServer(t, nil)
 	cases := []struct {
 		name, path, body, want string
-		path2log                 string
+		path2log               string
 	}{
 		{"allow rule", "/v1/data/signalgate/decision/allow", `{"input":` + benignInput + `}`, `"result":true`, "signalgate/decision/allow"},
 		{"undefined", "/v1/data/no/such/document", `{"input":{}}`, `"revision":"r1"}`, "no/such/document"},

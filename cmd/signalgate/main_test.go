@@ -31,7 +31,7 @@ type server struct {
 
 const testToken = "sgt_test-bootstrap-token-0123456789abcdef"
 
-func startServer(t *testing.T, extraEnv map[string]string) *server {
+func startServer(t testing.TB, extraEnv map[string]string) *server {
 	t.Helper()
 	db := pgtest.New(t)
 	env := map[string]string{

@@ -38,8 +38,8 @@ type server struct {
 	batch  string      // path answering many decisions; empty if none
 	// allowOf reads the allow bit out of a single-decision response.
 	allowOf  func(body []byte) (bool, error)
-	dataDir  string // signalgate's; empty for OPA
-	tempDirs []string
+	dataDir  string   // signalgate's; empty for OPA
+	tempDirs []string // removed by close
 }
 
 // startSignalgate serves from a fresh data directory, so the managed
