@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signalgate/signalgate/internal/pgtest"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+	return stdout.String(), stderr.String(), err
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestPolicyTestCommand(t *testing.T) {
+	t.Parallel()
+	out, _, err := runCLI(t, nil, "policy", "test", "../../policies")
+	if err != nil || !strings.Contains(out, " passed, 0 failed") {
+		t.Fatalf("default policy: %v\n%s", err, out)
+	}
+	failing := writeFiles(t, map[string]string{
+		"p.rego":      "package signalgate.decision\nallow := true\nreasons := set()\n",
+		"p_test.rego": "package signalgate.decision_test\n\ntest_denies if not data.signalgate.decision.allow\n",
+	})
+	out, _, err = runCLI(t, nil, "policy", "test", failing)
+	if !errors.Is(err, errExit1) || !strings.Contains(out, "FAIL") || !strings.Contains(out, "p_test.rego:3") || !strings.Contains(out, "0 passed, 1 failed") {
+		t.Errorf("failing test: %v\n%s", err, out)
+	}
+	broken := writeFiles(t, map[string]string{"p.rego": "package signalgate.decision\n\nallow if {\n"})
+	_, errOut, err := runCLI(t, nil, "policy", "test", broken)
+	if !errors.Is(err, errExit1) || !strings.Contains(errOut, "p.rego:") {
+		t.Errorf("syntax error: %v\n%s", err, errOut)
+	}
+	forbidden := writeFiles(t, map[string]string{"p.rego": "package signalgate.decision\nallow if http.send({\"method\": \"get\", \"url\": \"http://127.0.0.1\"})\nreasons := set()\n"})
+	_, errOut, err = runCLI(t, nil, "policy", "test", forbidden)
+	if !errors.Is(err, errExit1) || !strings.Contains(errOut, "http.send") {
+		t.Errorf("forbidden builtin: %v\n%s", err, errOut)
+	}
+	if _, _, err := runCLI(t, nil, "policy", "test"); !errors.Is(err, errExit1) {
+		t.Errorf("no directory: %v", err)
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := map[string]string{"SIGNALGATE_DATABASE_URL": db.URL, "SIGNALGATE_DATA_DIR": t.TempDir(), "SIGNALGATE_LOG_LEVEL": "error"}
+	out, errOut, err := runCLI(t, env, "migrate", "up")
+	if err != nil || !strings.Contains(out, "applied 0 migration(s)") {
+		t.Errorf("migrate up on a migrated database: %v\n%s%s", err, out, errOut)
+	}
+	out, _, err = runCLI(t, env, "migrate", "status")
+	if err != nil || !strings.Contains(out, "0001  applied") {
+		t.Errorf("migrate status: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, env, "migrate", "sideways"); !errors.Is(err, errExit1) {
+		t.Errorf("unknown migrate verb: %v", err)
+	}
+}
+
+func TestConfigCommands(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"SIGNALGATE_DATABASE_URL": "postgres://u:secret@db/x", "SIGNALGATE_EVAL_TIMEOUT": "20ms"}
+	out, _, err := runCLI(t, env, "serve", "--print-config", "--addr", "127.0.0.1:9999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SIGNALGATE_ADDR=127.0.0.1:9999", "SIGNALGATE_DATABASE_URL=********", "SIGNALGATE_EVAL_TIMEOUT=20ms", "SIGNALGATE_LOG_MODE=durable"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--print-config lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secret") {
+		t.Error("--print-config printed a secret")
+	}
+	_, _, err = runCLI(t, map[string]string{"SIGNALGATE_LOG_MODE": "sometimes"}, "serve")
+	if err == nil || !strings.Contains(err.Error(), "SIGNALGATE_LOG_MODE") {
+		t.Errorf("bad log mode: %v", err)
+	}
+	out, _, err = runCLI(t, nil, "version")
+	if err != nil || !strings.HasPrefix(out, "signalgate ") {
+		t.Errorf("version: %q %v", out, err)
+	}
+	if _, _, err := runCLI(t, nil, "frobnicate"); !errors.Is(err, errExit1) {
+		t.Errorf("unknown command: %v", err)
+	}
+}
