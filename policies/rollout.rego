@@ -1,19 +1,25 @@
 # Rollouts: a source may feed a purpose only once a rollout has been
 # configured for that pair, and only with signals observed from its start on.
-package signalgate.decision
+package signalgate.admission
 
-# Unknown sources are accepted as input (new producers appear before their
-# rollout does) but denied here. With an unknown purpose the pair cannot be
-# judged, and invalid_input already says why.
-reasons contains {"code": "no_rollout", "detail": _source} if {
-	_purpose
-	not _start
+# Any source string is accepted as input, since producers appear before their
+# rollout does, and denied here until the data configures one. An invalid
+# source or purpose leaves nothing to look up, and validation already says
+# why. A configured pair without a start counts as not configured.
+reasons contains {"code": "no_rollout", "detail": source} if {
+	source := _source
+	purpose := _purpose
+	not data.targeting.rollouts[source][purpose].start
 }
 
-# Written as `not observed >= start` so that a start that does not parse as
-# RFC 3339 denies instead of silently opening the rollout. Instants are
-# compared, not strings, so any offset in observed_at is honoured.
-reasons contains {"code": "before_rollout", "detail": _start} if {
+# Instants are compared, not strings, so any offset in observed_at is
+# honoured, and a signal observed at the start itself is in.
+reasons contains {"code": "before_rollout", "detail": start} if {
+	start := data.targeting.rollouts[_source][_purpose].start
 	observed := _observed_ns
-	not observed >= time.parse_rfc3339_ns(_start)
+	not _started(observed, start)
 }
+
+# Also false when the configured start does not parse, so that a mistake in
+# the data keeps the rollout closed instead of opening it.
+_started(observed, start) if observed >= time.parse_rfc3339_ns(start)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,6 +44,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	tuneGC(getenv)
 
 	dbs, err := openDatabases(ctx, cfg, log)
 	if err != nil {
@@ -167,6 +169,16 @@ func routes(d routeDeps) *gin.Engine {
 	r.GET("/metrics", authn, ops.Metrics(d.reg))
 	api.Register(r, authn, d.decisions)
 	return r
+}
+
+// tuneGC trades memory for CPU unless the operator set GOGC or GOMEMLIMIT:
+// every decision allocates a few KiB, and the default GC target collects a
+// small heap many times a second. The memory limit keeps the heap bounded.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" && getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(200 << 20)
+	}
 }
 
 // upkeep creates the decision log's partitions ahead of time, hourly.
