@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
@@ -81,11 +80,33 @@ type Policy struct {
 	// never written after compiling, and one shared transaction saves a lock
 	// round trip on every evaluation.
 	txn    storage.Transaction
-	decide rego.PreparedEvalQuery
+	decide query
 
 	mu      sync.Mutex
-	queries map[string]*rego.PreparedEvalQuery
+	queries map[string]query
 }
+
+// query is a compiled query, evaluated directly by OPA's topdown evaluator:
+// the rego package would rebuild an evaluation context and a result set
+// around every call, a tenth of a small policy's cost.
+type query struct {
+	body ast.Body
+	qc   ast.QueryCompiler
+}
+
+// compileQuery compiles body against the policy's modules.
+func compileQuery(c *ast.Compiler, body ast.Body) (query, error) {
+	qc := c.QueryCompiler()
+	compiled, err := qc.Compile(body)
+	if err != nil {
+		return query{}, err
+	}
+	return query{body: compiled, qc: qc}, nil
+}
+
+// decisionQuery asks for exactly the two rules of the answer; unification
+// (=) rather than := keeps the variable names as written in the results.
+var decisionQuery = ast.MustParseBody("allow = data.signalgate.decision.allow; reasons = data.signalgate.decision.reasons")
 
 // Revision is the identifier of the revision this policy was compiled from.
 func (p *Policy) Revision() string { return p.revision }
@@ -139,23 +160,17 @@ func Compile(ctx context.Context, revision string, c Content) (*Policy, error) {
 	if !hasRule(compiler, "allow") || !hasRule(compiler, "reasons") {
 		return nil, CompileErrors{{Message: "the entry point package " + Entrypoint + " must define the rules allow and reasons"}}
 	}
-	pq, err := rego.New(
-		rego.Query("allow := data.signalgate.decision.allow; reasons := data.signalgate.decision.reasons"),
-		rego.Compiler(compiler),
-		rego.Store(store),
-		rego.Transaction(txn),
-		rego.StrictBuiltinErrors(false),
-	).PrepareForEval(ctx)
+	decide, err := compileQuery(compiler, decisionQuery)
 	if err != nil {
-		return nil, fmt.Errorf("prepare decision query: %w", err)
+		return nil, fromASTErrors("", err)
 	}
 	return &Policy{
 		revision: revision,
 		compiler: compiler,
 		store:    store,
 		txn:      txn,
-		decide:   pq,
-		queries:  map[string]*rego.PreparedEvalQuery{},
+		decide:   decide,
+		queries:  map[string]query{},
 	}, nil
 }
 

@@ -2,13 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
@@ -18,36 +18,45 @@ const maxCachedQueries = 256
 
 var noMetrics = metrics.NoOp()
 
-// keepAST hands rule values back as AST terms: the caller reads them
-// directly instead of paying for a conversion to Go maps and back.
-func keepAST(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+var (
+	varAllow   = ast.Var("allow")
+	varReasons = ast.Var("reasons")
+	varX       = ast.Var("x")
+)
 
-// evalOptions are the options every evaluation shares: parsed input, pinned
-// time, our own cancel (a timer rather than OPA's per-eval goroutine), no
-// metrics, the policy's long-lived read transaction.
-func (p *Policy) evalOptions(input ast.Value, at time.Time, cancel topdown.Cancel) []rego.EvalOption {
-	opts := []rego.EvalOption{
-		rego.EvalTime(at),
-		rego.EvalExternalCancel(cancel),
-		rego.EvalMetrics(noMetrics),
-		rego.EvalGenerateJSON(keepAST),
-		rego.EvalTransaction(p.txn),
-	}
-	if input != nil {
-		opts = append(opts, rego.EvalParsedInput(input))
-	}
-	return opts
-}
-
-func (p *Policy) eval(ctx context.Context, pq *rego.PreparedEvalQuery, input ast.Value, at time.Time, timeout time.Duration) (rego.ResultSet, error) {
+// eval runs q once with time pinned to at, bounded by timeout (a timer
+// cancels it, where OPA's rego package would start a goroutine per call),
+// and returns the first result's bindings, or nil when it is undefined.
+func (p *Policy) eval(ctx context.Context, q query, input ast.Value, at time.Time, timeout time.Duration) (topdown.QueryResult, error) {
 	cancel := topdown.NewCancel()
 	timer := time.AfterFunc(timeout, cancel.Cancel)
-	rs, err := pq.Eval(ctx, p.evalOptions(input, at, cancel)...)
-	timer.Stop()
-	if err != nil && topdown.IsCancel(err) {
-		return nil, errTimeout
+	defer timer.Stop()
+	tq := topdown.NewQuery(q.body).
+		WithQueryCompiler(q.qc).
+		WithCompiler(p.compiler).
+		WithStore(p.store).
+		WithTransaction(p.txn).
+		WithTime(at).
+		WithCancel(cancel).
+		WithMetrics(noMetrics).
+		WithStrictBuiltinErrors(false)
+	if input != nil {
+		tq = tq.WithInput(ast.NewTerm(input))
 	}
-	return rs, err
+	var first topdown.QueryResult
+	err := tq.Iter(ctx, func(qr topdown.QueryResult) error {
+		if first == nil {
+			first = qr
+		}
+		return nil
+	})
+	if err != nil {
+		if topdown.IsCancel(err) {
+			return nil, errTimeout
+		}
+		return nil, err
+	}
+	return first, nil
 }
 
 type timeoutError struct{}
@@ -60,10 +69,10 @@ var errTimeout error = timeoutError{}
 // at. A failure or timeout yields a deny with reason evaluation_error.
 func (p *Policy) Decide(ctx context.Context, input ast.Value, at time.Time, timeout time.Duration) Decision {
 	start := time.Now()
-	rs, err := p.eval(ctx, &p.decide, input, at, timeout)
+	qr, err := p.eval(ctx, p.decide, input, at, timeout)
 	d := Decision{Revision: p.revision}
 	if err == nil {
-		d.Result, err = toResult(rs)
+		d.Result, err = toResult(qr)
 	}
 	d.EvalNS = time.Since(start).Nanoseconds()
 	if err != nil {
@@ -84,22 +93,16 @@ func errorDetail(err error) string {
 	return msg
 }
 
-func toResult(rs rego.ResultSet) (Result, error) {
-	if len(rs) == 0 {
+func toResult(qr topdown.QueryResult) (Result, error) {
+	if qr == nil {
 		return Result{}, fmt.Errorf("%s.allow or .reasons is undefined", Entrypoint)
 	}
-	allow, ok := rs[0].Bindings["allow"].(*ast.Term)
-	if !ok {
-		return Result{}, fmt.Errorf("%s.allow is undefined", Entrypoint)
-	}
+	allow := qr[varAllow]
 	b, ok := allow.Value.(ast.Boolean)
 	if !ok {
 		return Result{}, fmt.Errorf("%s.allow is not a boolean", Entrypoint)
 	}
-	reasons, ok := rs[0].Bindings["reasons"].(*ast.Term)
-	if !ok {
-		return Result{}, fmt.Errorf("%s.reasons is undefined", Entrypoint)
-	}
+	reasons := qr[varReasons]
 	r := Result{Allow: bool(b), Reasons: []Reason{}}
 	var bad error
 	add := func(t *ast.Term) {
@@ -150,52 +153,43 @@ type QueryResult struct {
 // Query evaluates data.<path> (OPA's Data API) with optional input and time
 // pinned to at. Prepared queries are cached per path.
 func (p *Policy) Query(ctx context.Context, path []string, input ast.Value, at time.Time, timeout time.Duration) (QueryResult, error) {
-	pq, err := p.prepared(ctx, path)
+	q, err := p.prepared(path)
 	if err != nil {
 		return QueryResult{}, err
 	}
 	start := time.Now()
-	rs, err := p.eval(ctx, pq, input, at, timeout)
-	res := QueryResult{Revision: p.revision, EvalNS: 0}
+	qr, err := p.eval(ctx, q, input, at, timeout)
+	res := QueryResult{Revision: p.revision}
 	if err != nil {
-		res.Err = fmt.Errorf("%s", errorDetail(err))
-	} else if len(rs) > 0 {
-		if t, ok := rs[0].Bindings["x"].(*ast.Term); ok {
-			res.Value = t.Value
-		}
+		res.Err = errors.New(errorDetail(err))
+	} else if t := qr[varX]; t != nil {
+		res.Value = t.Value
 	}
 	res.EvalNS = time.Since(start).Nanoseconds()
 	return res, nil
 }
 
-func (p *Policy) prepared(ctx context.Context, path []string) (*rego.PreparedEvalQuery, error) {
+func (p *Policy) prepared(path []string) (query, error) {
 	key := strings.Join(path, "/")
 	p.mu.Lock()
-	pq, ok := p.queries[key]
+	q, ok := p.queries[key]
 	p.mu.Unlock()
 	if ok {
-		return pq, nil
+		return q, nil
 	}
 	ref := ast.Ref{ast.DefaultRootDocument}
 	for _, seg := range path {
 		ref = append(ref, ast.StringTerm(seg))
 	}
-	body := ast.NewBody(ast.Equality.Expr(ast.VarTerm("x"), ast.NewTerm(ref)))
-	q, err := rego.New(
-		rego.ParsedQuery(body),
-		rego.Compiler(p.compiler),
-		rego.Store(p.store),
-		rego.Transaction(p.txn),
-		rego.StrictBuiltinErrors(false),
-	).PrepareForEval(ctx)
+	q, err := compileQuery(p.compiler, ast.NewBody(ast.Equality.Expr(ast.VarTerm("x"), ast.NewTerm(ref))))
 	if err != nil {
-		return nil, fmt.Errorf("prepare query for data/%s: %w", key, err)
+		return query{}, fmt.Errorf("compile query for data/%s: %w", key, err)
 	}
 	p.mu.Lock()
 	if len(p.queries) >= maxCachedQueries {
 		clear(p.queries)
 	}
-	p.queries[key] = &q
+	p.queries[key] = q
 	p.mu.Unlock()
-	return &q, nil
+	return q, nil
 }
