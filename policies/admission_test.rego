@@ -75,3 +75,12 @@ test_an_input_passing_the_quick_check_has_no_admission_reason if {
 		reasons == set()
 	}
 }
+
+test_the_quick_check_agrees_when_the_decision_time_is_before_a_start if {
+	doc := json.remove(object.union(valid, {"signal": {"source": "ai_chat"}}), ["signal/observed_at"])
+	at := 1765843199000000000 # 2025-12-15T23:59:59Z
+	quick := decision.reasons with input as doc with time.now_ns as at
+	exact := decision.reasons with input as doc with time.now_ns as at with admission.admissible as false
+	quick == {{"code": "before_rollout", "detail": "2025-12-16T00:00:00Z"}}
+	exact == quick
+}
