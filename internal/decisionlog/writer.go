@@ -56,7 +56,7 @@ func (o *Options) defaults() {
 		o.MaxBatch = 5000
 	}
 	if o.Flushers <= 0 {
-		o.Flushers = 3
+		o.Flushers = 2
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 20000

@@ -1,10 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
+	"sync"
 
 	"github.com/signalgate/signalgate/internal/decisionlog"
 )
@@ -18,53 +18,29 @@ var _ decisionlog.Sink = (*LogSink)(nil)
 // LogSink returns the decision log's sink.
 func (db *DB) LogSink() *LogSink { return &LogSink{db: db} }
 
-var logColumns = []string{
-	"decision_id", "decided_at", "path", "input", "result", "allow", "reason_codes",
-	"source", "purpose", "region", "subject", "revision", "client", "node", "eval_ns",
-}
+// copyLogSQL names the columns in the order encodeCopy writes them.
+const copyLogSQL = `COPY decision_logs (decision_id, decided_at, path, input, result, allow, reason_codes,
+	source, purpose, region, subject, revision, client, node, eval_ns) FROM STDIN (FORMAT binary)`
 
-// Write commits every entry or none.
+var copyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Write commits every entry or none: one COPY is one statement.
 func (s *LogSink) Write(ctx context.Context, entries []decisionlog.Entry) error {
-	_, err := s.db.Pool.CopyFrom(ctx, pgx.Identifier{"decision_logs"}, logColumns, &entryRows{entries: entries, i: -1})
+	buf := copyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 8<<20 {
+			copyBuffers.Put(buf)
+		}
+	}()
+	encodeCopy(buf, entries)
+	conn, err := s.db.Pool.Acquire(ctx)
 	if err != nil {
+		return fmt.Errorf("acquire a connection for %d decision log rows: %w", len(entries), err)
+	}
+	defer conn.Release()
+	if _, err := conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf.Bytes()), copyLogSQL); err != nil {
 		return fmt.Errorf("copy %d decision log rows: %w", len(entries), err)
 	}
 	return nil
-}
-
-type entryRows struct {
-	entries []decisionlog.Entry
-	i       int
-	vals    [15]any
-}
-
-func (r *entryRows) Next() bool { r.i++; return r.i < len(r.entries) }
-func (r *entryRows) Err() error { return nil }
-
-func (r *entryRows) Values() ([]any, error) {
-	e := &r.entries[r.i]
-	codes := e.ReasonCodes
-	if codes == nil {
-		codes = []string{} // the column is NOT NULL: no reasons is an empty array
-	}
-	r.vals = [15]any{
-		e.DecisionID, e.DecidedAt, e.Path, jsonOrNil(e.Input), jsonOrNil(e.Result), e.Allow, codes,
-		textOrNil(e.Source), textOrNil(e.Purpose), textOrNil(e.Region), textOrNil(e.Subject),
-		e.Revision, e.Client, e.Node, e.EvalNS,
-	}
-	return r.vals[:], nil
-}
-
-func jsonOrNil(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return b
-}
-
-func textOrNil(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
