@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/errs"
@@ -69,11 +70,21 @@ func TestPartitionsAhead(t *testing.T) {
 	}
 }
 
-// TestDuplicateDecisionRefused: (decision_id, decided_at) is unique, and a
-// batch holding a duplicate commits nothing.
+// TestDuplicateDecisionRefused: (decision_id, decided_at) is unique, a
+// batch holding a duplicate commits nothing, and the connection that was
+// refused serves the next batch.
 func TestDuplicateDecisionRefused(t *testing.T) {
 	t.Parallel()
-	s, db := open(t, nil)
+	db := pgtest.New(t)
+	pool, err := pgxpool.New(context.Background(), db.URL+"&pool_max_conns=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := store.FromPool(pool, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	e := decisionlog.Entry{DecisionID: uuid.Must(uuid.NewV7()), DecidedAt: now, Path: "p", Revision: "r1", Client: "c", Node: "n"}
 	if err := s.LogSink().Write(context.Background(), []decisionlog.Entry{e}); err != nil {
@@ -88,6 +99,13 @@ func TestDuplicateDecisionRefused(t *testing.T) {
 	_ = db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM decision_logs`).Scan(&n)
 	if n != 1 {
 		t.Errorf("%d rows, want 1: a failed batch must not commit in part", n)
+	}
+	if err := s.LogSink().Write(context.Background(), []decisionlog.Entry{other}); err != nil {
+		t.Fatalf("the next batch on the same connection: %v", err)
+	}
+	_ = db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM decision_logs`).Scan(&n)
+	if n != 2 {
+		t.Errorf("%d rows, want 2", n)
 	}
 }
 
