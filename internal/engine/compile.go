@@ -140,12 +140,7 @@ func Compile(ctx context.Context, revision string, c Content) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := c.Data
-	if data == nil {
-		data = map[string]any{}
-	}
-	store := inmem.NewFromObjectWithOpts(data,
-		inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	store := dataStore(c.Data)
 	txn, err := store.NewTransaction(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open policy store: %w", err)
@@ -172,6 +167,15 @@ func Compile(ctx context.Context, revision string, c Content) (*Policy, error) {
 		decide:   decide,
 		queries:  map[string]query{},
 	}, nil
+}
+
+// dataStore holds the data document as AST values, so evaluations read it
+// without converting it on every access. Nothing writes to it afterwards.
+func dataStore(data map[string]any) storage.Store {
+	if data == nil {
+		data = map[string]any{}
+	}
+	return inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 }
 
 func hasRule(c *ast.Compiler, name string) bool {

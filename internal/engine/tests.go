@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 )
 
@@ -29,14 +28,9 @@ func RunTests(ctx context.Context, c Content, timeout time.Duration) ([]TestResu
 	if err != nil {
 		return nil, err
 	}
-	data := c.Data
-	if data == nil {
-		data = map[string]any{}
-	}
-	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))
 	runner := tester.NewRunner().
 		SetCompiler(ast.NewCompiler().WithCapabilities(Capabilities())).
-		SetStore(store).
+		SetStore(dataStore(c.Data)).
 		SetModules(parsed).
 		SetTimeout(timeout).
 		SetDefaultRegoVersion(ast.RegoV1)

@@ -18,6 +18,17 @@ import (
 // ErrSchemaOutdated means the database schema is older than this binary needs.
 var ErrSchemaOutdated = errors.New("database schema is older than this binary needs: run `signalgate migrate up`")
 
+// withProvider runs fn with a migration provider over pool.
+func withProvider(pool *pgxpool.Pool, fn func(*goose.Provider) error) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := provider(db, migrations.FS)
+	if err != nil {
+		return err
+	}
+	return fn(p)
+}
+
 func provider(db *sql.DB, fsys fs.FS) (*goose.Provider, error) {
 	// A session lock lets several instances start at once: one migrates,
 	// the others wait and then find nothing to do.
@@ -42,58 +53,48 @@ type MigrationStatus struct {
 // Migrate applies every pending migration of migrations.FS and returns the
 // versions it applied.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	p, err := provider(db, migrations.FS)
-	if err != nil {
-		return nil, err
-	}
-	res, err := p.Up(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("apply migrations: %w", err)
-	}
-	applied := make([]int64, 0, len(res))
-	for _, r := range res {
-		applied = append(applied, r.Source.Version)
-	}
-	return applied, nil
+	var applied []int64
+	err := withProvider(pool, func(p *goose.Provider) error {
+		res, err := p.Up(ctx)
+		if err != nil {
+			return fmt.Errorf("apply migrations: %w", err)
+		}
+		for _, r := range res {
+			applied = append(applied, r.Source.Version)
+		}
+		return nil
+	})
+	return applied, err
 }
 
 // Status lists every migration the binary knows and whether it is applied.
 func Status(ctx context.Context, pool *pgxpool.Pool) ([]MigrationStatus, error) {
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	p, err := provider(db, migrations.FS)
-	if err != nil {
-		return nil, err
-	}
-	st, err := p.Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read migration status: %w", err)
-	}
-	out := make([]MigrationStatus, 0, len(st))
-	for _, s := range st {
-		out = append(out, MigrationStatus{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
-	}
-	return out, nil
+	var out []MigrationStatus
+	err := withProvider(pool, func(p *goose.Provider) error {
+		st, err := p.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("read migration status: %w", err)
+		}
+		for _, s := range st {
+			out = append(out, MigrationStatus{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // CheckSchema returns ErrSchemaOutdated when a migration this binary knows is
 // not applied. A newer schema is fine: migrations only add, so the previous
 // release keeps serving during a rolling upgrade.
 func CheckSchema(ctx context.Context, pool *pgxpool.Pool) error {
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	p, err := provider(db, migrations.FS)
-	if err != nil {
-		return err
-	}
-	current, target, err := p.GetVersions(ctx)
-	if err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if current < target {
-		return fmt.Errorf("%w (database at %d, binary needs %d)", ErrSchemaOutdated, current, target)
-	}
-	return nil
+	return withProvider(pool, func(p *goose.Provider) error {
+		current, target, err := p.GetVersions(ctx)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if current < target {
+			return fmt.Errorf("%w (database at %d, binary needs %d)", ErrSchemaOutdated, current, target)
+		}
+		return nil
+	})
 }
