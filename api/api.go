@@ -61,11 +61,13 @@ func parse(c *gin.Context, limit int64) ([]strictjson.Member, func(), error) {
 	}
 	members, err := strictjson.ParseObject(body, strictjson.DefaultLimits)
 	if err != nil {
-		return nil, release, errs.Wrap(errs.Invalid, nil, "request body: "+err.Error())
+		return nil, release, errs.E(errs.Invalid, "request body: %v", err)
 	}
 	return members, release, nil
 }
 
+// only returns the one member named allowed (nil when absent) and refuses
+// any other, naming the expected shape.
 func only(members []strictjson.Member, allowed string, shape string) (*strictjson.Member, error) {
 	var found *strictjson.Member
 	for i := range members {

@@ -334,3 +334,40 @@ func TestOpsEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestAsyncModeLogsWhatWasDecided: in async mode the answer comes before the
+// commit, and each row still holds its own input once it lands.
+func TestAsyncModeLogsWhatWasDecided(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, map[string]string{"SIGNALGATE_LOG_MODE": "async"})
+	const n = 400
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				in := fmt.Sprintf(`{"signal":{"source":"like"},"subject":{"id":"u-%d","region":"US"},"purpose":"ads"}`, i)
+				resp, body := s.do(t, "POST", "/v1/decisions", s.token, []byte(`{"input":`+in+`}`))
+				var d decisionResponse
+				if resp.StatusCode != 200 || json.Unmarshal(body, &d) != nil {
+					t.Errorf("status %d: %s", resp.StatusCode, body)
+					return
+				}
+				ids[i] = d.DecisionID
+			}
+		}()
+	}
+	wg.Wait()
+	s.stop() // flushes the queue
+	for i, id := range ids {
+		var subject, inputID string
+		err := s.db.Pool.QueryRow(context.Background(),
+			`SELECT subject, input->'subject'->>'id' FROM decision_logs WHERE decision_id = $1`, id).Scan(&subject, &inputID)
+		want := fmt.Sprintf("u-%d", i)
+		if err != nil || subject != want || inputID != want {
+			t.Fatalf("decision %d: row %q/%q (%v), want %s", i, subject, inputID, err, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@
 package decision
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,8 @@ import (
 const MaxBatch = 1000
 
 // Input is one decision input: its parsed value and its exact JSON bytes.
+// Raw may point into a request buffer that is reused once the request ends;
+// the service copies what it keeps.
 type Input struct {
 	Value ast.Value
 	Raw   []byte
@@ -148,7 +151,7 @@ func (s *Service) entry(client string, in Input, d engine.Decision, at time.Time
 	}
 	e := decisionlog.Entry{
 		DecisionID: id, DecidedAt: at, Path: engine.DecisionPath,
-		Input: in.Raw, Result: result, Allow: &allow, ReasonCodes: dedupe(codes),
+		Input: bytes.Clone(in.Raw), Result: result, Allow: &allow, ReasonCodes: dedupe(codes),
 		Revision: d.Revision, Client: client, Node: s.node, EvalNS: d.EvalNS,
 	}
 	fillColumns(&e, in.Value)
@@ -189,7 +192,7 @@ func (s *Service) Query(ctx context.Context, client string, path []string, in *I
 	}
 	out := QueryOutcome{DecisionID: id.String(), Revision: qr.Revision}
 	if in != nil {
-		e.Input = in.Raw
+		e.Input = bytes.Clone(in.Raw)
 		fillColumns(&e, in.Value)
 	}
 	outcome := "deny"
