@@ -36,9 +36,24 @@ func TestPartitionsAhead(t *testing.T) {
 	t.Parallel()
 	day := time.Date(2030, 3, 10, 15, 0, 0, 0, time.UTC)
 	s, db := open(t, func() time.Time { return day })
-	created, err := s.EnsurePartitions(context.Background(), 7)
-	if err != nil {
-		t.Fatal(err)
+	var wg sync.WaitGroup
+	counts := make(chan int, 3)
+	for range 3 { // instances starting together
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := s.EnsurePartitions(context.Background(), 7)
+			if err != nil {
+				t.Error(err)
+			}
+			counts <- n
+		}()
+	}
+	wg.Wait()
+	close(counts)
+	created := 0
+	for n := range counts {
+		created += n
 	}
 	if created != 9 {
 		t.Errorf("created %d partitions, want 9 (yesterday through 7 days ahead)", created)
