@@ -44,9 +44,9 @@ gotest:
 # The Rego tests run twice: under signalgate's own runner (restricted
 # capabilities) and under stock OPA, which must load the folder unchanged.
 regotest: build $(OPA)
-	$(BIN)/signalgate policy test policies
 	$(OPA) check --strict policies
 	$(OPA) test policies
+	$(BIN)/signalgate policy test policies
 
 $(OPA):
 	@echo "building stock OPA $(OPA_VERSION) (once; kept in .tools/)"
