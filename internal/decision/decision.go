@@ -145,9 +145,7 @@ func (s *Service) entry(client string, in Input, d engine.Decision, at time.Time
 	allow := d.Result.Allow
 	codes := make([]string, 0, len(d.Result.Reasons))
 	for _, r := range d.Result.Reasons {
-		if len(codes) == 0 || codes[len(codes)-1] != r.Code {
-			codes = append(codes, r.Code)
-		}
+		codes = append(codes, r.Code)
 	}
 	e := decisionlog.Entry{
 		DecisionID: id, DecidedAt: at, Path: engine.DecisionPath,
