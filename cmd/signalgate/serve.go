@@ -29,6 +29,10 @@ import (
 	"github.com/signalgate/signalgate/policies"
 )
 
+// activePollInterval is how often an instance checks the active pointer in
+// case it missed a notification.
+const activePollInterval = 2 * time.Second
+
 // partitionDaysAhead is how many daily decision-log partitions exist ahead
 // of today, so a day never starts without its partition.
 const partitionDaysAhead = 7
@@ -113,6 +117,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go upkeep(ctx, dbs.owner, log)
+	go policySvc.Watch(ctx, dbs.app, activePollInterval)
 	log.Info("signalgate serving", "addr", ln.Addr().String(), "revision", eng.Policy().Revision(), "log_mode", cfg.LogMode)
 	if token != "" {
 		printTryIt(stdout, ln.Addr(), token)

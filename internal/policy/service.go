@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/signalgate/signalgate/internal/engine"
@@ -17,6 +18,15 @@ type Store interface {
 	Bootstrap(ctx context.Context, rev Revision) (bool, error)
 	// Active returns the active revision, or an errs.NotFound error.
 	Active(ctx context.Context) (Revision, error)
+	// ActiveNumber returns the active revision's number, or an errs.NotFound error.
+	ActiveNumber(ctx context.Context) (int64, error)
+}
+
+// Notifier tells an instance that the active revision may have moved.
+type Notifier interface {
+	// ListenActive calls onChange on every move and after every (re)connect,
+	// until ctx is done.
+	ListenActive(ctx context.Context, onChange func(context.Context)) error
 }
 
 // Service loads policy revisions into the engine.
@@ -25,6 +35,9 @@ type Service struct {
 	engine *engine.Engine
 	log    *slog.Logger
 	now    func() time.Time
+	// loading serialises reloads, so a notification and a poll arriving
+	// together compile the new revision once.
+	loading sync.Mutex
 }
 
 // NewService returns a Service that keeps eng's policy in step with store.
@@ -65,12 +78,16 @@ func (s *Service) Bootstrap(ctx context.Context, defaults fs.FS) error {
 // LoadActive compiles the active revision and swaps it into the engine,
 // unless the engine already runs it. It returns the active revision's id.
 func (s *Service) LoadActive(ctx context.Context) (string, error) {
+	s.loading.Lock()
+	defer s.loading.Unlock()
+	if n, err := s.store.ActiveNumber(ctx); err != nil {
+		return "", err
+	} else if cur := s.engine.Policy(); cur != nil && cur.Revision() == FormatID(n) {
+		return cur.Revision(), nil
+	}
 	rev, err := s.store.Active(ctx)
 	if err != nil {
 		return "", err
-	}
-	if cur := s.engine.Policy(); cur != nil && cur.Revision() == rev.ID() {
-		return rev.ID(), nil
 	}
 	compiled, err := engine.Compile(ctx, rev.ID(), rev.Content.EngineContent())
 	if err != nil {
@@ -79,4 +96,35 @@ func (s *Service) LoadActive(ctx context.Context) (string, error) {
 	s.engine.Swap(compiled)
 	s.log.Info("policy loaded", "revision", rev.ID(), "content_hash", rev.ContentHash)
 	return rev.ID(), nil
+}
+
+// Watch keeps the engine on the active revision until ctx is done: it
+// reloads on every notification from n, and checks the pointer every poll
+// interval in case a notification was missed. It returns once ctx is done
+// and its listening connection is closed. The new policy is compiled
+// before it is swapped in, so no decision sees a half-loaded one.
+func (s *Service) Watch(ctx context.Context, n Notifier, poll time.Duration) {
+	reload := func(ctx context.Context) {
+		if _, err := s.LoadActive(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("reloading the active policy", "err", err)
+		}
+	}
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		if err := n.ListenActive(ctx, reload); err != nil && ctx.Err() == nil {
+			s.log.Error("listening for policy changes stopped", "err", err)
+		}
+	}()
+	defer func() { <-listening }() // its connection is closed when Watch returns
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			reload(ctx)
+		}
+	}
 }

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgxlisten"
+
+	"github.com/signalgate/signalgate/internal/policy"
+)
+
+// ActiveChannel is the NOTIFY channel of active-pointer moves.
+const ActiveChannel = "signalgate_active_revision"
+
+var _ policy.Notifier = (*DB)(nil)
+
+// ListenActive calls onChange after every notification that the active
+// revision moved, and each time the listening connection is (re)established,
+// since notifications sent while it was down are lost. It blocks until ctx
+// is done; the connection is its own, outside the pool.
+func (db *DB) ListenActive(ctx context.Context, onChange func(context.Context)) error {
+	l := &pgxlisten.Listener{
+		Connect: func(ctx context.Context) (*pgx.Conn, error) {
+			return pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
+		},
+		ReconnectDelay: time.Second,
+		LogError: func(ctx context.Context, err error) {
+			if ctx.Err() == nil { // not merely shutting down
+				slog.Default().WarnContext(ctx, "listening for policy changes; reconnecting", "err", err)
+			}
+		},
+	}
+	l.Handle(ActiveChannel, activeHandler(onChange))
+	return l.Listen(ctx)
+}
+
+type activeHandler func(context.Context)
+
+func (h activeHandler) HandleNotification(ctx context.Context, _ *pgconn.Notification, _ *pgx.Conn) error {
+	h(ctx)
+	return nil
+}
+
+// HandleBacklog runs once the LISTEN is in place, after every (re)connect.
+func (h activeHandler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) error {
+	h(ctx)
+	return nil
+}
+
+// ActiveNumber returns the number of the active revision, or an errs.NotFound
+// error when none is active.
+func (s *PolicyStore) ActiveNumber(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.Pool.QueryRow(ctx, `SELECT revision FROM active_revision`).Scan(&n)
+	if isNoRows(err) {
+		return 0, notFound("no active policy revision")
+	}
+	return n, err
+}
