@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/signalgate/signalgate/admin"
 	"github.com/signalgate/signalgate/api"
 	"github.com/signalgate/signalgate/internal/auth"
 	"github.com/signalgate/signalgate/internal/config"
@@ -101,6 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	router := routes(routeDeps{
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
+		policies: policySvc,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -149,6 +151,7 @@ type routeDeps struct {
 	engine    *engine.Engine
 	db        *store.DB
 	openapi   []byte
+	policies  *policy.Service
 }
 
 func routes(d routeDeps) *gin.Engine {
@@ -173,6 +176,7 @@ func routes(d routeDeps) *gin.Engine {
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", d.openapi) })
 	r.GET("/metrics", authn, ops.Metrics(d.reg))
 	api.Register(r, authn, d.decisions)
+	admin.Register(r, authn, d.policies, d.db.Audit())
 	return r
 }
 

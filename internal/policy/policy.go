@@ -162,3 +162,11 @@ func LoadFS(fsys fs.FS) (Content, error) {
 	}
 	return c, nil
 }
+
+// Draft is the working copy admins edit before publishing.
+type Draft struct {
+	Content     Content
+	ContentHash string
+	UpdatedAt   time.Time
+	UpdatedBy   string // empty when the draft is the active revision, unsaved
+}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/signalgate/signalgate/internal/audit"
 	"github.com/signalgate/signalgate/internal/engine"
 )
 
@@ -20,6 +21,22 @@ type Store interface {
 	Active(ctx context.Context) (Revision, error)
 	// ActiveNumber returns the active revision's number, or an errs.NotFound error.
 	ActiveNumber(ctx context.Context) (int64, error)
+	// Draft returns the saved draft, or an errs.NotFound error.
+	Draft(ctx context.Context) (Draft, error)
+	// SaveDraft replaces the draft when the current content hash is ifMatch
+	// (else errs.PreconditionFailed) and records e, in one transaction.
+	SaveDraft(ctx context.Context, d Draft, ifMatch string, e audit.Entry) error
+	// Publish stores rev as the next revision, activates it if asked,
+	// records e and notifies instances, in one transaction; it returns the
+	// new number.
+	Publish(ctx context.Context, rev Revision, activate bool, e audit.Entry) (int64, error)
+	// Activate moves the active pointer to n (errs.NotFound if unknown),
+	// records e and notifies instances.
+	Activate(ctx context.Context, n int64, actor string, e audit.Entry) error
+	// Revisions lists up to limit revisions newest first, without content.
+	Revisions(ctx context.Context, limit int) ([]Revision, error)
+	// Revision returns revision n with its content, or errs.NotFound.
+	Revision(ctx context.Context, n int64) (Revision, error)
 }
 
 // Notifier tells an instance that the active revision may have moved.

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/signalgate/signalgate/internal/audit"
 	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/policy"
 )
@@ -46,11 +47,7 @@ type activeRow struct {
 func (activeRow) TableName() string { return "active_revision" }
 
 func toRevisionRow(r policy.Revision) (revisionRow, error) {
-	modules, err := json.Marshal(r.Content.Modules)
-	if err != nil {
-		return revisionRow{}, fmt.Errorf("encode modules: %w", err)
-	}
-	data, err := policy.CanonicalData(r.Content.Data)
+	modules, data, err := encodeContent(r.Content)
 	if err != nil {
 		return revisionRow{}, err
 	}
@@ -68,17 +65,13 @@ func toRevisionRow(r policy.Revision) (revisionRow, error) {
 }
 
 func fromRevisionRow(row revisionRow) (policy.Revision, error) {
-	var modules map[string]string
-	if err := json.Unmarshal(row.Modules, &modules); err != nil {
-		return policy.Revision{}, fmt.Errorf("decode modules of r%d: %w", row.Revision, err)
-	}
-	data, err := policy.DecodeData(row.Data)
+	content, err := decodeContent(row.Modules, row.Data)
 	if err != nil {
-		return policy.Revision{}, fmt.Errorf("decode data of r%d: %w", row.Revision, err)
+		return policy.Revision{}, fmt.Errorf("revision r%d: %w", row.Revision, err)
 	}
 	r := policy.Revision{
 		Number: row.Revision, ContentHash: row.ContentHash,
-		Content: policy.Content{Modules: modules, Data: data},
+		Content: content,
 		Author:  row.Author, Message: row.Message, CreatedAt: row.CreatedAt,
 	}
 	if row.Parent != nil {
@@ -142,4 +135,192 @@ func (s *PolicyStore) Active(ctx context.Context) (policy.Revision, error) {
 		return policy.Revision{}, fmt.Errorf("read active revision: %w", err)
 	}
 	return fromRevisionRow(row)
+}
+
+type draftRow struct {
+	Singleton   bool `gorm:"primaryKey"`
+	ContentHash string
+	Modules     []byte `gorm:"type:jsonb"`
+	Data        []byte `gorm:"type:jsonb"`
+	UpdatedAt   time.Time
+	UpdatedBy   string
+}
+
+func (draftRow) TableName() string { return "policy_draft" }
+
+// Draft returns the saved draft, or an errs.NotFound error when none was
+// ever saved.
+func (s *PolicyStore) Draft(ctx context.Context) (policy.Draft, error) {
+	var row draftRow
+	err := s.db.gorm.WithContext(ctx).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return policy.Draft{}, errs.E(errs.NotFound, "no draft saved")
+	}
+	if err != nil {
+		return policy.Draft{}, fmt.Errorf("read draft: %w", err)
+	}
+	c, err := decodeContent(row.Modules, row.Data)
+	if err != nil {
+		return policy.Draft{}, err
+	}
+	return policy.Draft{Content: c, ContentHash: row.ContentHash, UpdatedAt: row.UpdatedAt, UpdatedBy: row.UpdatedBy}, nil
+}
+
+// SaveDraft replaces the draft with d if the current content hash (the
+// saved draft's, else the active revision's) is ifMatch, and records e.
+// It returns an errs.PreconditionFailed error otherwise, changing nothing.
+func (s *PolicyStore) SaveDraft(ctx context.Context, d policy.Draft, ifMatch string, e audit.Entry) error {
+	modules, data, err := encodeContent(d.Content)
+	if err != nil {
+		return err
+	}
+	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_draft'))`).Error; err != nil {
+			return err
+		}
+		var current string
+		err := tx.Raw(`SELECT coalesce((SELECT content_hash FROM policy_draft),
+			(SELECT r.content_hash FROM policy_revisions r JOIN active_revision a ON a.revision = r.revision), '')`).Scan(&current).Error
+		if err != nil {
+			return fmt.Errorf("read the draft's hash: %w", err)
+		}
+		if current != ifMatch {
+			return errs.E(errs.PreconditionFailed, "the draft changed since you read it (it is now %s): reload it and apply your change again", current)
+		}
+		row := draftRow{Singleton: true, ContentHash: d.ContentHash, Modules: modules, Data: data, UpdatedAt: d.UpdatedAt, UpdatedBy: d.UpdatedBy}
+		if err := tx.Save(&row).Error; err != nil {
+			return fmt.Errorf("save draft: %w", err)
+		}
+		e.BeforeHash, e.AfterHash = current, d.ContentHash
+		return appendAudit(tx, e)
+	})
+}
+
+// Publish stores rev as the next revision, moves the active pointer to it
+// when activate is set, records e and notifies every instance, in one
+// transaction. It returns the new revision's number.
+func (s *PolicyStore) Publish(ctx context.Context, rev policy.Revision, activate bool, e audit.Entry) (int64, error) {
+	row, err := toRevisionRow(rev)
+	if err != nil {
+		return 0, err
+	}
+	err = s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_publish'))`).Error; err != nil {
+			return err
+		}
+		var active activeRow
+		if err := tx.Take(&active).Error; err != nil {
+			return fmt.Errorf("read the active revision: %w", err)
+		}
+		if err := tx.Raw(`SELECT coalesce(max(revision), 0) + 1 FROM policy_revisions`).Scan(&row.Revision).Error; err != nil {
+			return err
+		}
+		row.Parent = &active.Revision
+		if err := tx.Create(&row).Error; err != nil {
+			return fmt.Errorf("store revision: %w", err)
+		}
+		e.Target = policy.FormatID(row.Revision)
+		e.AfterHash = row.ContentHash
+		if activate {
+			if err := moveActive(tx, row.Revision, rev.Author, row.CreatedAt); err != nil {
+				return err
+			}
+		}
+		return appendAudit(tx, e)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return row.Revision, nil
+}
+
+// Activate moves the active pointer to revision n, records e and notifies
+// every instance. It returns an errs.NotFound error for an unknown revision.
+func (s *PolicyStore) Activate(ctx context.Context, n int64, actor string, e audit.Entry) error {
+	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_publish'))`).Error; err != nil {
+			return err
+		}
+		var before activeRow
+		if err := tx.Take(&before).Error; err != nil {
+			return fmt.Errorf("read the active revision: %w", err)
+		}
+		var count int64
+		if err := tx.Model(&revisionRow{}).Where("revision = ?", n).Count(&count).Error; err != nil {
+			return err
+		}
+		if count == 0 {
+			return errs.E(errs.NotFound, "no revision %s", policy.FormatID(n))
+		}
+		if err := moveActive(tx, n, actor, s.db.now().UTC()); err != nil {
+			return err
+		}
+		e.Detail = []byte(fmt.Sprintf(`{"from":%q,"to":%q}`, policy.FormatID(before.Revision), policy.FormatID(n)))
+		return appendAudit(tx, e)
+	})
+}
+
+func moveActive(tx *gorm.DB, n int64, by string, at time.Time) error {
+	if err := tx.Model(&activeRow{}).Where("singleton").
+		Updates(map[string]any{"revision": n, "activated_at": at, "activated_by": by}).Error; err != nil {
+		return fmt.Errorf("move the active pointer: %w", err)
+	}
+	if err := tx.Exec(`SELECT pg_notify(?, ?)`, ActiveChannel, policy.FormatID(n)).Error; err != nil {
+		return fmt.Errorf("notify instances: %w", err)
+	}
+	return nil
+}
+
+// Revisions lists revisions newest first, without their content.
+func (s *PolicyStore) Revisions(ctx context.Context, limit int) ([]policy.Revision, error) {
+	var rows []revisionRow
+	err := s.db.gorm.WithContext(ctx).
+		Select("revision", "content_hash", "parent", "author_id", "author", "message", "created_at").
+		Order("revision DESC").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list revisions: %w", err)
+	}
+	out := make([]policy.Revision, len(rows))
+	for i, r := range rows {
+		out[i] = policy.Revision{Number: r.Revision, ContentHash: r.ContentHash, Author: r.Author, Message: r.Message, CreatedAt: r.CreatedAt}
+		if r.Parent != nil {
+			out[i].Parent = *r.Parent
+		}
+	}
+	return out, nil
+}
+
+// Revision returns revision n with its content, or an errs.NotFound error.
+func (s *PolicyStore) Revision(ctx context.Context, n int64) (policy.Revision, error) {
+	var row revisionRow
+	err := s.db.gorm.WithContext(ctx).Where("revision = ?", n).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return policy.Revision{}, errs.E(errs.NotFound, "no revision %s", policy.FormatID(n))
+	}
+	if err != nil {
+		return policy.Revision{}, fmt.Errorf("read revision %s: %w", policy.FormatID(n), err)
+	}
+	return fromRevisionRow(row)
+}
+
+func encodeContent(c policy.Content) (modules, data []byte, err error) {
+	if modules, err = json.Marshal(c.Modules); err != nil {
+		return nil, nil, fmt.Errorf("encode modules: %w", err)
+	}
+	if data, err = policy.CanonicalData(c.Data); err != nil {
+		return nil, nil, err
+	}
+	return modules, data, nil
+}
+
+func decodeContent(modulesJSON, dataJSON []byte) (policy.Content, error) {
+	var modules map[string]string
+	if err := json.Unmarshal(modulesJSON, &modules); err != nil {
+		return policy.Content{}, fmt.Errorf("decode modules: %w", err)
+	}
+	data, err := policy.DecodeData(dataJSON)
+	if err != nil {
+		return policy.Content{}, fmt.Errorf("decode data: %w", err)
+	}
+	return policy.Content{Modules: modules, Data: data}, nil
 }

@@ -1,0 +1,189 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/signalgate/signalgate/internal/audit"
+	"github.com/signalgate/signalgate/internal/errs"
+	"github.com/signalgate/signalgate/internal/policy"
+)
+
+type draftRequest struct {
+	Modules     map[string]string `json:"modules"`
+	Data        json.RawMessage   `json:"data"`
+	ETag        string            `json:"etag,omitempty"`         // ignored: If-Match decides
+	ContentHash string            `json:"content_hash,omitempty"` // ignored: computed
+}
+
+func (r draftRequest) toContent() (policy.Content, error) {
+	if r.Modules == nil {
+		return policy.Content{}, errs.E(errs.Invalid, `missing "modules": an object of module path to Rego source`)
+	}
+	if len(r.Data) == 0 {
+		return policy.Content{}, errs.E(errs.Invalid, `missing "data": the whole data document, an object`)
+	}
+	data, err := policy.DecodeData(r.Data)
+	if err != nil {
+		return policy.Content{}, errs.E(errs.Invalid, `"data" must be a JSON object (the whole data document)`)
+	}
+	return policy.Content{Modules: r.Modules, Data: data}, nil
+}
+
+type draftResponse struct {
+	Modules     map[string]string `json:"modules"`
+	Data        map[string]any    `json:"data"`
+	ETag        string            `json:"etag"`
+	ContentHash string            `json:"content_hash"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	UpdatedBy   string            `json:"updated_by,omitempty"`
+}
+
+func toDraftResponse(d policy.Draft) draftResponse {
+	return draftResponse{Modules: d.Content.Modules, Data: d.Content.Data, ETag: etag(d.ContentHash),
+		ContentHash: d.ContentHash, UpdatedAt: d.UpdatedAt, UpdatedBy: d.UpdatedBy}
+}
+
+type problemResponse struct {
+	File    string `json:"file"`
+	Row     int    `json:"row"`
+	Col     int    `json:"col"`
+	Message string `json:"message"`
+}
+
+type testResponse struct {
+	Name    string `json:"name"`
+	Pass    bool   `json:"pass"`
+	Message string `json:"message"`
+}
+
+type reportResponse struct {
+	OK     bool              `json:"ok"`
+	Errors []problemResponse `json:"errors"`
+	Tests  []testResponse    `json:"tests"`
+}
+
+func toReportResponse(r policy.Report) reportResponse {
+	out := reportResponse{OK: r.OK, Errors: []problemResponse{}, Tests: []testResponse{}}
+	for _, p := range r.Errors {
+		out.Errors = append(out.Errors, problemResponse{File: p.File, Row: p.Row, Col: p.Col, Message: p.Message})
+	}
+	for _, t := range r.Tests {
+		out.Tests = append(out.Tests, testResponse{Name: t.Name, Pass: t.Pass, Message: t.Message})
+	}
+	return out
+}
+
+func asValidation(err error, target **policy.ValidationError) bool {
+	return err != nil && errors.As(err, target)
+}
+
+type publishRequest struct {
+	Message  string `json:"message"`
+	Activate *bool  `json:"activate,omitempty"`
+}
+
+type publishResponse struct {
+	Revision    string `json:"revision"`
+	ContentHash string `json:"content_hash"`
+	Active      bool   `json:"active"`
+}
+
+type revisionResponse struct {
+	Revision    string    `json:"revision"`
+	ContentHash string    `json:"content_hash"`
+	Parent      string    `json:"parent,omitempty"`
+	Author      string    `json:"author"`
+	Message     string    `json:"message"`
+	CreatedAt   time.Time `json:"created_at"`
+	Active      bool      `json:"active"`
+}
+
+func toRevisionResponse(r policy.Revision, active string) revisionResponse {
+	out := revisionResponse{Revision: r.ID(), ContentHash: r.ContentHash, Author: r.Author,
+		Message: r.Message, CreatedAt: r.CreatedAt, Active: r.ID() == active}
+	if r.Parent > 0 {
+		out.Parent = policy.FormatID(r.Parent)
+	}
+	return out
+}
+
+type revisionsResponse struct {
+	Revisions []revisionResponse `json:"revisions"`
+	Active    string             `json:"active"`
+}
+
+type revisionDetail struct {
+	revisionResponse
+	Modules map[string]string `json:"modules"`
+	Data    map[string]any    `json:"data"`
+}
+
+func toRevisionDetail(r policy.Revision, active string) revisionDetail {
+	return revisionDetail{revisionResponse: toRevisionResponse(r, active), Modules: r.Content.Modules, Data: r.Content.Data}
+}
+
+type auditEntryResponse struct {
+	Seq        int64           `json:"seq"`
+	At         time.Time       `json:"at"`
+	Actor      string          `json:"actor"`
+	Action     string          `json:"action"`
+	Target     string          `json:"target"`
+	BeforeHash string          `json:"before_hash,omitempty"`
+	AfterHash  string          `json:"after_hash,omitempty"`
+	RequestID  string          `json:"request_id,omitempty"`
+	Detail     json.RawMessage `json:"detail"`
+	PrevHash   string          `json:"prev_hash"`
+	Hash       string          `json:"hash"`
+}
+
+type auditResponse struct {
+	Entries    []auditEntryResponse `json:"entries"`
+	NextCursor string               `json:"next_cursor,omitempty"`
+}
+
+func toAuditResponse(entries []audit.Entry, limit int) auditResponse {
+	out := auditResponse{Entries: make([]auditEntryResponse, len(entries))}
+	for i, e := range entries {
+		out.Entries[i] = auditEntryResponse{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target,
+			BeforeHash: e.BeforeHash, AfterHash: e.AfterHash, RequestID: e.RequestID, Detail: e.Detail,
+			PrevHash: e.PrevHash, Hash: e.Hash}
+	}
+	if len(entries) > 0 && len(entries) == limit {
+		out.NextCursor = strconv.FormatInt(entries[len(entries)-1].Seq, 10)
+	}
+	return out
+}
+
+// auditFilter reads ?actor&action&target&from&to&cursor&limit.
+func auditFilter(c *gin.Context) (audit.Filter, error) {
+	f := audit.Filter{Actor: c.Query("actor"), Action: c.Query("action"), Target: c.Query("target"), Limit: 100}
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if v := c.Query(name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, errs.E(errs.Invalid, "%s=%q: use an RFC 3339 instant such as 2026-01-02T15:04:05Z", name, v)
+			}
+			*dst = t
+		}
+	}
+	if v := c.Query("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return f, errs.E(errs.Invalid, "cursor=%q: pass the next_cursor of the previous page", v)
+		}
+		f.BeforeSeq = n
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return f, errs.E(errs.Invalid, "limit=%q: use 1 to 1000", v)
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
