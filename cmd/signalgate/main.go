@@ -36,6 +36,7 @@ Usage:
   signalgate serve [flags]            serve the decision and admin APIs
   signalgate migrate up|status [flags] apply or list database migrations
   signalgate policy test DIR          compile a policy folder and run its *_test.rego tests
+  signalgate audit verify [flags]     check the admin audit trail's hash chain
   signalgate version                  print the version
 
 Run "signalgate <command> -h" for the flags; each has a SIGNALGATE_* environment twin.
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "policy":
 		return policyCmd(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "signalgate", version())
 		return nil

@@ -33,7 +33,13 @@ const testToken = "sgt_test-bootstrap-token-0123456789abcdef"
 
 func startServer(t testing.TB, extraEnv map[string]string) *server {
 	t.Helper()
-	db := pgtest.New(t)
+	return startServerOn(t, pgtest.New(t), extraEnv)
+}
+
+// startServerOn starts a server on an existing database, so several
+// instances can share one.
+func startServerOn(t testing.TB, db *pgtest.Database, extraEnv map[string]string) *server {
+	t.Helper()
 	env := map[string]string{
 		"SIGNALGATE_DATABASE_URL":       db.AppURL,
 		"SIGNALGATE_OWNER_DATABASE_URL": db.URL,

@@ -4,7 +4,9 @@
 package audit
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -42,12 +44,14 @@ func Seal(e *Entry, prev *Entry) {
 }
 
 // HashOf is "sha256:<hex>" over every field but Hash itself, each written
-// with its length so that no two entries encode alike.
+// with its length so that no two entries encode alike. Detail is hashed in
+// canonical form (sorted keys, no spaces), since the database stores it as
+// jsonb and gives it back reformatted.
 func HashOf(e Entry) string {
 	h := sha256.New()
 	for _, f := range []string{
 		strconv.FormatInt(e.Seq, 10), e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Target,
-		e.BeforeHash, e.AfterHash, e.RequestID, string(e.Detail), e.PrevHash,
+		e.BeforeHash, e.AfterHash, e.RequestID, canonical(e.Detail), e.PrevHash,
 	} {
 		fmt.Fprintf(h, "%d:%s;", len(f), f)
 	}
@@ -94,4 +98,20 @@ type Store interface {
 	List(ctx context.Context, f Filter) ([]Entry, error)
 	// All returns every entry in sequence order.
 	All(ctx context.Context) ([]Entry, error)
+}
+
+// canonical re-encodes a JSON document with sorted keys and no spaces; a
+// document that does not parse is hashed as it is.
+func canonical(doc []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return string(doc)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return string(doc)
+	}
+	return string(b)
 }
