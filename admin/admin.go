@@ -35,6 +35,7 @@ type Policies interface {
 	Activate(ctx context.Context, who policy.Actor, id string) (policy.Revision, error)
 	Revisions(ctx context.Context, limit int) ([]policy.Revision, error)
 	Revision(ctx context.Context, id string) (policy.Revision, error)
+	Diff(ctx context.Context, from, to string) ([]policy.ModuleDiff, []policy.DataChange, error)
 	ActiveID() string
 }
 
@@ -49,6 +50,7 @@ func Register(r gin.IRouter, authn gin.HandlerFunc, p Policies, trail audit.Stor
 	g.GET("/revisions", httpx.Require(auth.Viewer), h.revisions)
 	g.GET("/revisions/:rev", httpx.Require(auth.Viewer), h.revision)
 	g.POST("/revisions/:rev/activate", httpx.Require(auth.Publisher), h.activate)
+	g.GET("/revisions/:rev/diff/:other", httpx.Require(auth.Viewer), h.diff)
 	g.GET("/audit", httpx.Require(auth.Viewer), h.audit)
 }
 
@@ -194,4 +196,14 @@ func (h handler) audit(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, toAuditResponse(entries, f.Limit))
+}
+
+func (h handler) diff(c *gin.Context) {
+	from, to := c.Param("rev"), c.Param("other")
+	mods, changes, err := h.p.Diff(c.Request.Context(), from, to)
+	if err != nil {
+		httpx.WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toDiffResponse(from, to, mods, changes))
 }

@@ -187,3 +187,34 @@ func auditFilter(c *gin.Context) (audit.Filter, error) {
 	}
 	return f, nil
 }
+
+type moduleDiffResponse struct {
+	Path    string `json:"path"`
+	Status  string `json:"status"`
+	Unified string `json:"diff"`
+}
+
+type dataChangeResponse struct {
+	Path   string `json:"path"`
+	Op     string `json:"op"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+}
+
+type diffResponse struct {
+	From    string               `json:"from"`
+	To      string               `json:"to"`
+	Modules []moduleDiffResponse `json:"modules"`
+	Data    []dataChangeResponse `json:"data"`
+}
+
+func toDiffResponse(from, to string, mods []policy.ModuleDiff, changes []policy.DataChange) diffResponse {
+	out := diffResponse{From: from, To: to, Modules: []moduleDiffResponse{}, Data: []dataChangeResponse{}}
+	for _, m := range mods {
+		out.Modules = append(out.Modules, moduleDiffResponse{Path: m.Path, Status: m.Status, Unified: m.Unified})
+	}
+	for _, d := range changes {
+		out.Data = append(out.Data, dataChangeResponse{Path: d.Path, Op: d.Op, Before: d.Before, After: d.After})
+	}
+	return out
+}

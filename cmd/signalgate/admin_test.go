@@ -268,6 +268,10 @@ func TestPublishAndRollback(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"active":"r1"`) || !strings.Contains(string(body), "astrology is a belief") {
 		t.Errorf("revisions: %d %s", resp.StatusCode, body)
 	}
+	resp, body = a.do(t, "GET", "/admin/v1/revisions/r1/diff/r2", a.token, nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"path":"targeting.topic_categories.astrology","op":"added","after":"religion"`) {
+		t.Errorf("diff r1 r2: %d %s", resp.StatusCode, body)
+	}
 	resp, body = a.do(t, "GET", "/admin/v1/audit", a.token, nil)
 	for _, action := range []string{"draft.save", "policy.publish", "revision.activate"} {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), action) {

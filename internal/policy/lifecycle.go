@@ -165,3 +165,31 @@ func (s *Service) ActiveID() string {
 	}
 	return ""
 }
+
+// DraftName names the draft where a revision identifier is expected.
+const DraftName = "draft"
+
+// contentOf returns the content named by id: a revision identifier or "draft".
+func (s *Service) contentOf(ctx context.Context, id string) (Content, error) {
+	if id == DraftName {
+		d, err := s.Draft(ctx)
+		return d.Content, err
+	}
+	rev, err := s.Revision(ctx, id)
+	return rev.Content, err
+}
+
+// Diff compares two revisions (or a revision and the draft): modules file
+// by file as unified diffs, data path by path.
+func (s *Service) Diff(ctx context.Context, from, to string) ([]ModuleDiff, []DataChange, error) {
+	a, err := s.contentOf(ctx, from)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s.contentOf(ctx, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	mods, changes := Diff(a, b, from, to)
+	return mods, changes, nil
+}
