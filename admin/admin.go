@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/signalgate/signalgate/internal/audit"
 	"github.com/signalgate/signalgate/internal/auth"
@@ -36,6 +38,7 @@ type Policies interface {
 	Revisions(ctx context.Context, limit int) ([]policy.Revision, error)
 	Revision(ctx context.Context, id string) (policy.Revision, error)
 	Diff(ctx context.Context, from, to string) ([]policy.ModuleDiff, []policy.DataChange, error)
+	Evaluate(ctx context.Context, input ast.Value, target string, at time.Time) (policy.Evaluation, error)
 	ActiveID() string
 }
 
@@ -52,6 +55,7 @@ func Register(r gin.IRouter, authn gin.HandlerFunc, p Policies, trail audit.Stor
 	g.POST("/revisions/:rev/activate", httpx.Require(auth.Publisher), h.activate)
 	g.GET("/revisions/:rev/diff/:other", httpx.Require(auth.Viewer), h.diff)
 	g.GET("/audit", httpx.Require(auth.Viewer), h.audit)
+	g.POST("/evaluate", httpx.Require(auth.Viewer), h.evaluate)
 }
 
 type handler struct {
@@ -206,4 +210,29 @@ func (h handler) diff(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, toDiffResponse(from, to, mods, changes))
+}
+
+func (h handler) evaluate(c *gin.Context) {
+	body, release, err := httpx.ReadBody(c, 64<<10)
+	defer release()
+	if err != nil {
+		httpx.WriteError(c, err)
+		return
+	}
+	req, err := parseEvaluateRequest(body)
+	if err != nil {
+		httpx.WriteError(c, err)
+		return
+	}
+	ev, err := h.p.Evaluate(c.Request.Context(), req.input, req.target, req.at)
+	var invalid *policy.ValidationError
+	if asValidation(err, &invalid) {
+		c.JSON(http.StatusUnprocessableEntity, toReportResponse(invalid.Report))
+		return
+	}
+	if err != nil {
+		httpx.WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toEvaluateResponse(ev))
 }

@@ -292,3 +292,54 @@ func TestPublishAndRollback(t *testing.T) {
 		t.Errorf("verify after an edit: %v %s", err, out)
 	}
 }
+
+// TestPlayground: the playground explains which rules produced each reason,
+// pins time to as_of, and refuses malformed requests.
+func TestPlayground(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	viewer := addToken(t, s.db.Pool, auth.Viewer)
+	in := `{"signal":{"source":"ai_chat","topics":["synagogue"]},"subject":{"region":"pl"},"purpose":"ads"}`
+	resp, body := s.do(t, "POST", "/admin/v1/evaluate", viewer, []byte(`{"input":`+in+`,"revision":"r1","as_of":"2026-03-01T00:00:00Z"}`))
+	var out struct {
+		Revision    string `json:"revision"`
+		Result      struct{ Allow bool }
+		Explanation struct {
+			Reasons []struct {
+				Code  string
+				Rules []struct {
+					File string
+					Row  int
+				}
+			}
+			Fails []string
+		}
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &out) != nil {
+		t.Fatalf("evaluate: %d %s", resp.StatusCode, body)
+	}
+	if out.Revision != "r1" || out.Result.Allow || len(out.Explanation.Reasons) != 2 {
+		t.Fatalf("evaluate: %s", body)
+	}
+	files := map[string]string{"region_excluded": "regions.rego", "sensitive_category": "sensitive.rego"}
+	for _, r := range out.Explanation.Reasons {
+		if len(r.Rules) == 0 || r.Rules[0].File != files[r.Code] || r.Rules[0].Row == 0 {
+			t.Errorf("reason %s explained by %+v, want a rule in %s\n%s", r.Code, r.Rules, files[r.Code], body)
+		}
+	}
+	if len(out.Explanation.Fails) == 0 {
+		t.Error("no failed expressions reported: the quick admission check fails for this input")
+	}
+	resp, body = s.do(t, "POST", "/admin/v1/evaluate", viewer, []byte(`{"input":{"signal":{"source":"ai_chat"},"subject":{"region":"US"},"purpose":"ads"},"as_of":"2025-12-15T12:00:00Z"}`))
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"code":"before_rollout"`) || !strings.Contains(string(body), `"revision":"draft"`) {
+		t.Errorf("as_of before the rollout: %d %.300s", resp.StatusCode, body)
+	}
+	for _, bad := range []string{`{}`, `{"input":{},"revision":"x"}`, `{"input":{},"as_of":"yesterday"}`, `{"input":{},"extra":1}`} {
+		if resp, body := s.do(t, "POST", "/admin/v1/evaluate", viewer, []byte(bad)); resp.StatusCode != 400 {
+			t.Errorf("%s: %d %s, want 400", bad, resp.StatusCode, body)
+		}
+	}
+	if resp, _ := s.do(t, "POST", "/admin/v1/evaluate", viewer, []byte(`{"input":{},"revision":"r7"}`)); resp.StatusCode != 404 {
+		t.Errorf("unknown revision: %d, want 404", resp.StatusCode)
+	}
+}

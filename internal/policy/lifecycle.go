@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/signalgate/signalgate/internal/audit"
 	"github.com/signalgate/signalgate/internal/engine"
@@ -192,4 +195,34 @@ func (s *Service) Diff(ctx context.Context, from, to string) ([]ModuleDiff, []Da
 	}
 	mods, changes := Diff(a, b, from, to)
 	return mods, changes, nil
+}
+
+// Evaluation is a playground run: a decision with its explanation.
+type Evaluation struct {
+	Target      string // the revision identifier, or "draft"
+	At          time.Time
+	Explanation engine.Explanation
+}
+
+// Evaluate decides input under target (a revision identifier, or "draft"
+// when empty) with time pinned to at, and explains the result. It returns a
+// *ValidationError (errs.Unprocessable) when the target does not compile.
+func (s *Service) Evaluate(ctx context.Context, input ast.Value, target string, at time.Time) (Evaluation, error) {
+	if target == "" {
+		target = DraftName
+	}
+	c, err := s.contentOf(ctx, target)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	compiled, err := engine.Compile(ctx, target, c.EngineContent())
+	if err != nil {
+		var ce engine.CompileErrors
+		if errors.As(err, &ce) {
+			return Evaluation{}, errs.Wrap(errs.Unprocessable, &ValidationError{Report: Report{Errors: problems(err)}}, target+" does not compile")
+		}
+		return Evaluation{}, err
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	return Evaluation{Target: target, At: at, Explanation: compiled.Explain(ctx, input, at, s.engine.Timeout())}, nil
 }
