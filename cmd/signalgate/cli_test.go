@@ -103,3 +103,51 @@ func TestConfigCommands(t *testing.T) {
 		t.Errorf("unknown command: %v", err)
 	}
 }
+
+// TestPolicyPushPull: policies kept in git go through pull, edit, push;
+// a broken push prints file:row:col and publishes nothing.
+func TestPolicyPushPull(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	env := map[string]string{"SIGNALGATE_SERVER": s.url, "SIGNALGATE_TOKEN": s.token}
+	dir := t.TempDir()
+	out, errOut, err := runCLI(t, env, "policy", "pull", dir)
+	if err != nil || !strings.Contains(out, "wrote r1") {
+		t.Fatalf("pull: %v %s %s", err, out, errOut)
+	}
+	if out, _, err := runCLI(t, nil, "policy", "test", dir); err != nil || !strings.Contains(out, " 0 failed") {
+		t.Fatalf("the pulled folder does not pass its tests: %v %s", err, out)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "data.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), `"topic_categories": {`, `"topic_categories": {`+"\n      \"astrology\": \"religion\",", 1)
+	if edited == string(data) {
+		t.Fatal("could not edit data.json")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data.json"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err = runCLI(t, env, "policy", "push", dir, "--message", "astrology is a belief")
+	if err != nil || !strings.Contains(out, "published r2") {
+		t.Fatalf("push: %v %s %s", err, out, errOut)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.rego"), []byte("package signalgate.extra\n\nallow if {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err = runCLI(t, env, "policy", "push", dir, "--message", "broken")
+	if !errors.Is(err, errExit1) || !strings.Contains(errOut, filepath.Join(dir, "broken.rego")+":") {
+		t.Errorf("broken push: %v %s", err, errOut)
+	}
+	out, _, err = runCLI(t, env, "policy", "revisions")
+	if err != nil || !strings.Contains(out, "* r2") || strings.Contains(out, "r3") {
+		t.Errorf("revisions: %v\n%s", err, out)
+	}
+	if out, _, err := runCLI(t, env, "policy", "activate", "r1"); err != nil || !strings.Contains(out, "r1 is active") {
+		t.Errorf("activate: %v %s", err, out)
+	}
+	if _, errOut, err := runCLI(t, map[string]string{"SIGNALGATE_SERVER": s.url}, "policy", "revisions"); !errors.Is(err, errExit1) || !strings.Contains(errOut, "no token") {
+		t.Errorf("no token: %v %s", err, errOut)
+	}
+}

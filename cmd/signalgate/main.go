@@ -36,6 +36,12 @@ Usage:
   signalgate serve [flags]            serve the decision and admin APIs
   signalgate migrate up|status [flags] apply or list database migrations
   signalgate policy test DIR          compile a policy folder and run its *_test.rego tests
+  signalgate policy push DIR --message M   replace the draft with DIR, validate, publish
+  signalgate policy pull DIR [--revision rN]  write a revision (default: the active one) into DIR
+  signalgate policy revisions         list revisions
+  signalgate policy activate rN       make an earlier revision active (rollback)
+      (push, pull, revisions, activate take --server URL and --token T,
+       or SIGNALGATE_SERVER and SIGNALGATE_TOKEN)
   signalgate audit verify [flags]     check the admin audit trail's hash chain
   signalgate version                  print the version
 
@@ -54,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "policy":
-		return policyCmd(ctx, args[1:], stdout, stderr)
+		return policyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":

@@ -12,13 +12,28 @@ import (
 	"github.com/signalgate/signalgate/internal/policy"
 )
 
-// policyCmd runs `signalgate policy test DIR`.
-func policyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) != 2 || args[0] != "test" {
-		fmt.Fprintln(stderr, "usage: signalgate policy test DIR")
+// policyCmd runs `signalgate policy test|push|pull|revisions|activate`.
+func policyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: signalgate policy test|push|pull|revisions|activate ...")
 		return errExit1
 	}
-	dir := args[1]
+	switch args[0] {
+	case "test":
+		if len(args) != 2 {
+			fmt.Fprintln(stderr, "usage: signalgate policy test DIR")
+			return errExit1
+		}
+		return policyTest(ctx, args[1], stdout, stderr)
+	case "push", "pull", "revisions", "activate":
+		return policyRemote(ctx, args[0], args[1:], getenv, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "unknown policy command %q: use test, push, pull, revisions or activate\n", args[0])
+	return errExit1
+}
+
+// policyTest compiles DIR with the restricted capabilities and runs its tests.
+func policyTest(ctx context.Context, dir string, stdout, stderr io.Writer) error {
 	content, err := policy.LoadFS(os.DirFS(dir))
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", dir, err)
