@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signalgate/signalgate/internal/pgtest"
+)
+
+// TestPublishesUnderLoad: two instances on one database keep deciding while
+// 100 publishes go through one of them. No decision fails, and every answer
+// matches the revision it names: no decision sees a half-loaded policy.
+func TestPublishesUnderLoad(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	a := startServerOn(t, db, nil)
+	b := startServerOn(t, db, nil)
+	base := a.draft(t)
+	raw, _ := json.Marshal(base.Data)
+	var sensitive map[string]any
+	_ = json.Unmarshal([]byte(strings.Replace(string(raw), `"topic_categories":{`, `"topic_categories":{"astrology":"religion",`, 1)), &sensitive)
+	contents := []draftBody{{Modules: base.Modules, Data: sensitive}, {Modules: base.Modules, Data: base.Data}}
+
+	// allowedBy records, per revision, whether the astrology input is allowed.
+	var allowedBy sync.Map
+	allowedBy.Store("r1", true)
+	input := []byte(`{"input":{"signal":{"source":"like","topics":["astrology"]},"subject":{"region":"US"},"purpose":"ads"}}`)
+	stop := make(chan struct{})
+	var decided, failed, mismatched atomic.Int64
+	var wg sync.WaitGroup
+	for _, s := range []*server{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, body := s.do(t, "POST", "/v1/decisions", s.token, input)
+				var d decisionResponse
+				if resp.StatusCode != 200 || json.Unmarshal(body, &d) != nil {
+					failed.Add(1)
+					continue
+				}
+				decided.Add(1)
+				if want, ok := allowedBy.Load(d.Revision); !ok || want.(bool) != d.Result.Allow {
+					// A revision is recorded before it is published, so an
+					// unknown one is a mismatch too.
+					mismatched.Add(1)
+				}
+			}
+		}()
+	}
+	const publishes = 100
+	start := time.Now()
+	for i := range publishes {
+		c := contents[i%2]
+		d := a.draft(t)
+		if resp, body := a.putDraft(t, c, d.ETag); resp.StatusCode != 200 {
+			t.Fatalf("save %d: %d %s", i, resp.StatusCode, body)
+		}
+		allowedBy.Store(fmt.Sprintf("r%d", i+2), i%2 == 1)
+		resp, body := a.do(t, "POST", "/admin/v1/draft/publish", a.token, []byte(fmt.Sprintf(`{"message":"publish %d"}`, i)))
+		if resp.StatusCode != 201 {
+			t.Fatalf("publish %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	elapsed := time.Since(start)
+	// Let the other instance catch up with the last publish.
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		resp, body := b.do(t, "POST", "/v1/decisions", b.token, input)
+		if resp.StatusCode == 200 && strings.Contains(string(body), fmt.Sprintf(`"revision":"r%d"`, publishes+1)) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d publishes in %s; %d decisions during them", publishes, elapsed.Round(time.Millisecond), decided.Load())
+	if failed.Load() != 0 || mismatched.Load() != 0 || decided.Load() < publishes {
+		t.Fatalf("%d decisions failed and %d did not match their revision (of %d)", failed.Load(), mismatched.Load(), decided.Load())
+	}
+	resp, body := b.do(t, "POST", "/v1/decisions", b.token, input)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), fmt.Sprintf(`"revision":"r%d"`, publishes+1)) {
+		t.Errorf("the other instance is not on the last revision a second after it: %s", body)
+	}
+}
