@@ -50,7 +50,7 @@ func RunTests(ctx context.Context, c Content, timeout time.Duration) ([]TestResu
 		case r.Fail && r.FailedAt != nil:
 			tr.Message = fmt.Sprintf("failed at %s", strings.TrimSpace(r.FailedAt.String()))
 		case r.Fail:
-			tr.Message = "failed"
+			tr.Message = "the test rule is not true"
 		case r.Skip:
 			tr.Message = "skipped"
 		}

@@ -74,7 +74,7 @@ func Validate(ctx context.Context, c Content, timeout time.Duration) (Report, er
 		return Report{}, err
 	}
 	for _, e := range schemaErrs {
-		r.Errors = append(r.Errors, Problem{File: DataFile, Message: strings.TrimPrefix(e.Path+": ", ": ") + e.Message})
+		r.Errors = append(r.Errors, Problem{File: DataFile, Message: strings.TrimPrefix(e.Path+": ", ": ") + shortSchemaMessage(e.Message)})
 	}
 	parsed, err := engine.ParseModules(c.Modules)
 	if err != nil {
@@ -104,6 +104,15 @@ func Validate(ctx context.Context, c Content, timeout time.Duration) (Report, er
 	}
 	r.OK = len(r.Errors) == 0
 	return r, nil
+}
+
+// shortSchemaMessage keeps a schema error readable: an enum of every
+// region code would otherwise be quoted in full.
+func shortSchemaMessage(msg string) string {
+	if i := strings.Index(msg, "must be one of the following"); i >= 0 && len(msg) > 200 {
+		return msg[:i] + "must be one of the known values listed in the data schema"
+	}
+	return msg
 }
 
 func checkShape(c Content) []Problem {
