@@ -24,7 +24,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	defer dbs.close(context.WithoutCancel(ctx))
+	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
 	entries, err := dbs.owner.Audit().All(ctx)
 	if err != nil {
 		return err

@@ -17,6 +17,16 @@ type databases struct {
 	cluster    *localpg.Cluster
 }
 
+// closeLeavingShared closes the connections and stops the managed cluster
+// only if this process started it: a one-off command run beside a serving
+// process must not stop that process's database.
+func (d *databases) closeLeavingShared(ctx context.Context) {
+	if d.cluster != nil && !d.cluster.StartedHere() {
+		d.cluster = nil
+	}
+	d.close(ctx)
+}
+
 // openDatabases connects as configured, starting the managed local
 // PostgreSQL when no database URL is given.
 func openDatabases(ctx context.Context, cfg config.Config, log *slog.Logger) (*databases, error) {

@@ -66,13 +66,14 @@ type Options struct {
 
 // Cluster is a running managed PostgreSQL cluster.
 type Cluster struct {
-	dir     string
-	pgdata  string
-	logFile string
-	port    int
-	creds   credentials
-	run     *runner
-	log     *slog.Logger
+	startedHere bool
+	dir         string
+	pgdata      string
+	logFile     string
+	port        int
+	creds       credentials
+	run         *runner
+	log         *slog.Logger
 }
 
 // Start brings up the managed cluster of opts.DataDir, creating it on first
@@ -201,8 +202,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 		return nil, err
 	}
+	c.startedHere = startedHere
 	return c, nil
 }
+
+// StartedHere reports whether Start started the server, rather than reusing
+// one that was already running (for instance that of a serving process).
+func (c *Cluster) StartedHere() bool { return c.startedHere }
 
 // Dir returns the directory holding the cluster: its PostgreSQL data
 // directory ("data"), socket directory ("run") and server log.
