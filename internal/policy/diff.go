@@ -26,19 +26,7 @@ type DataChange struct {
 // Diff compares two contents: modules file by file, data path by path.
 func Diff(from, to Content, fromName, toName string) ([]ModuleDiff, []DataChange) {
 	var mods []ModuleDiff
-	paths := map[string]bool{}
-	for p := range from.Modules {
-		paths[p] = true
-	}
-	for p := range to.Modules {
-		paths[p] = true
-	}
-	sorted := make([]string, 0, len(paths))
-	for p := range paths {
-		sorted = append(sorted, p)
-	}
-	sort.Strings(sorted)
-	for _, p := range sorted {
+	for _, p := range unionKeys(from.Modules, to.Modules) {
 		a, inA := from.Modules[p]
 		b, inB := to.Modules[p]
 		status := "modified"
@@ -62,19 +50,7 @@ func diffValues(path string, a, b any, out *[]DataChange) {
 	am, aObj := a.(map[string]any)
 	bm, bObj := b.(map[string]any)
 	if aObj && bObj {
-		keys := map[string]bool{}
-		for k := range am {
-			keys[k] = true
-		}
-		for k := range bm {
-			keys[k] = true
-		}
-		sorted := make([]string, 0, len(keys))
-		for k := range keys {
-			sorted = append(sorted, k)
-		}
-		sort.Strings(sorted)
-		for _, k := range sorted {
+		for _, k := range unionKeys(am, bm) {
 			p := k
 			if path != "" {
 				p = path + "." + k
@@ -111,6 +87,21 @@ func diffValues(path string, a, b any, out *[]DataChange) {
 	if !reflect.DeepEqual(a, b) {
 		*out = append(*out, DataChange{Path: path, Op: "changed", Before: a, After: b})
 	}
+}
+
+// unionKeys returns the keys of a and b, sorted.
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, dup := a[k]; !dup {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // maxDiffCells bounds the line-diff table; larger files are shown as a
