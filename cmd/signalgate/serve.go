@@ -177,6 +177,7 @@ func routes(d routeDeps) *gin.Engine {
 	r.GET("/metrics", authn, ops.Metrics(d.reg))
 	api.Register(r, authn, d.decisions)
 	admin.Register(r, authn, d.policies, d.db.Audit())
+	admin.RegisterIdentity(r, authn, d.authn)
 	return r
 }
 

@@ -107,16 +107,26 @@ func Hint(secret string) string {
 
 // Token is a stored API token (never its secret).
 type Token struct {
-	ID        string
-	UserID    int64
-	User      string
+	ID         string
+	UserID     int64
+	User       string
+	Name       string
+	Role       Role
+	Hint       string
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+	Disabled   bool // the owning user is disabled
+}
+
+// User is a person or a service account.
+type User struct {
+	ID        int64
 	Name      string
-	Role      Role
-	Hint      string
+	Roles     []Role
 	CreatedAt time.Time
-	ExpiresAt *time.Time
-	RevokedAt *time.Time
-	Disabled  bool // the owning user is disabled
+	Disabled  bool
 }
 
 // Usable reports whether the token may authenticate at now.

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signalgate/signalgate/internal/audit"
 	"github.com/signalgate/signalgate/internal/errs"
 )
 
@@ -19,12 +20,23 @@ type Store interface {
 	// an admin token with this digest and hint, unless a user exists already.
 	// It reports whether it created them.
 	Bootstrap(ctx context.Context, name, passwordHash string, tokenDigest []byte, tokenHint string) (bool, error)
+	// CreateToken stores t with its digest and records e.
+	CreateToken(ctx context.Context, t Token, digest []byte, e audit.Entry) error
+	// Tokens lists tokens of userID, or of everyone when userID is 0.
+	Tokens(ctx context.Context, userID int64) ([]Token, error)
+	// RevokeToken revokes token id of userID (anyone's when 0) and records
+	// e; errs.NotFound when there is no such active token.
+	RevokeToken(ctx context.Context, id string, userID int64, at time.Time, e audit.Entry) error
+	// CreateUser stores u and records e; errs.Conflict when the name is taken.
+	CreateUser(ctx context.Context, u User, passwordHash string, e audit.Entry) (int64, error)
+	// Users lists every user with their roles.
+	Users(ctx context.Context) ([]User, error)
 }
 
 // cacheTTL bounds how long a token lookup is trusted: a revoked token stops
 // working within this time on every instance, and a busy instance asks the
 // database about each token at most once per period.
-const cacheTTL = time.Second
+const cacheTTL = 500 * time.Millisecond
 
 const maxCached = 10000
 

@@ -170,3 +170,18 @@ func isExecutable(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
+
+// BinDir returns the directory of the machine's newest PostgreSQL binaries
+// (initdb, pg_ctl, pg_dump, ...), following links to where the whole set
+// lives, or an error naming how to install them.
+func BinDir() (string, error) {
+	dir, err := findBinaries(context.Background(), "")
+	if err != nil {
+		return "", err
+	}
+	real, err := filepath.EvalSymlinks(filepath.Join(dir, "pg_ctl"))
+	if err != nil {
+		return dir, nil
+	}
+	return filepath.Dir(real), nil
+}

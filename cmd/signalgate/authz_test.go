@@ -1,0 +1,93 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/signalgate/signalgate/internal/auth"
+)
+
+// open routes need no credentials (DESIGN.md).
+const open = "open"
+
+// access lists, for every route, the roles that may use it; a role not
+// listed gets 403, no token 401. A route missing here fails the test.
+var access = map[string][]string{
+	"GET /healthz":      {open},
+	"GET /readyz":       {open},
+	"GET /openapi.json": {open},
+	"GET /metrics":      {"admin", "publisher", "editor", "viewer", "decider", "agent"},
+
+	"POST /v1/decisions":       {"admin", "decider"},
+	"POST /v1/decisions/batch": {"admin", "decider"},
+	"POST /v1/data/*path":      {"admin", "decider"},
+
+	"GET /admin/v1/draft":                      {"admin", "publisher", "editor", "viewer"},
+	"PUT /admin/v1/draft":                      {"admin", "publisher", "editor"},
+	"POST /admin/v1/draft/validate":            {"admin", "publisher", "editor"},
+	"POST /admin/v1/draft/publish":             {"admin", "publisher"},
+	"GET /admin/v1/revisions":                  {"admin", "publisher", "editor", "viewer"},
+	"GET /admin/v1/revisions/:rev":             {"admin", "publisher", "editor", "viewer"},
+	"POST /admin/v1/revisions/:rev/activate":   {"admin", "publisher"},
+	"GET /admin/v1/revisions/:rev/diff/:other": {"admin", "publisher", "editor", "viewer"},
+	"POST /admin/v1/evaluate":                  {"admin", "publisher", "editor", "viewer"},
+	"GET /admin/v1/audit":                      {"admin", "publisher", "editor", "viewer"},
+	"GET /admin/v1/tokens":                     {"admin", "publisher", "editor", "viewer"},
+	"POST /admin/v1/tokens":                    {"admin", "publisher", "editor", "viewer"},
+	"DELETE /admin/v1/tokens/:id":              {"admin", "publisher", "editor", "viewer"},
+	"GET /admin/v1/users":                      {"admin"},
+	"POST /admin/v1/users":                     {"admin"},
+}
+
+var concrete = strings.NewReplacer(":rev", "r1", ":other", "r1", ":id", "no-such-token", "*path", "signalgate/decision")
+
+// TestAuthorizationMatrix walks every registered route with no token and
+// with a token of each role.
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	tokens := map[string]string{}
+	for _, r := range auth.Roles {
+		tokens[string(r)] = addToken(t, s.db.Pool, r)
+	}
+	registered := routes(routeDeps{reg: prometheus.NewRegistry()}).Routes()
+	seen := map[string]bool{}
+	for _, r := range registered {
+		key := r.Method + " " + r.Path
+		seen[key] = true
+		allowed, ok := access[key]
+		if !ok {
+			t.Errorf("route %s is not in the access table: say who may use it", key)
+			continue
+		}
+		path := concrete.Replace(r.Path)
+		body := []byte(`{}`)
+		resp, out := s.do(t, r.Method, path, "", body)
+		if allowed[0] == open {
+			if resp.StatusCode == 401 || resp.StatusCode == 403 {
+				t.Errorf("%s is open but answered %d without a token", key, resp.StatusCode)
+			}
+			continue
+		}
+		if resp.StatusCode != 401 {
+			t.Errorf("%s without a token: %d %.100s, want 401", key, resp.StatusCode, out)
+		}
+		for _, role := range auth.Roles {
+			resp, out := s.do(t, r.Method, path, tokens[string(role)], body)
+			may := strings.Contains(" "+strings.Join(allowed, " ")+" ", " "+string(role)+" ")
+			switch {
+			case may && (resp.StatusCode == 401 || resp.StatusCode == 403):
+				t.Errorf("%s as %s: %d %.100s, want it allowed", key, role, resp.StatusCode, out)
+			case !may && resp.StatusCode != 403:
+				t.Errorf("%s as %s: %d %.100s, want 403", key, role, resp.StatusCode, out)
+			}
+		}
+	}
+	for key := range access {
+		if !seen[key] {
+			t.Errorf("the access table lists %s, which is not registered", key)
+		}
+	}
+}
