@@ -29,7 +29,7 @@ func TestTokensAndUsers(t *testing.T) {
 	resp, body := a.do(t, "POST", "/admin/v1/tokens", a.token, []byte(`{"name":"ads ranking","role":"decider","expires_in_days":30}`))
 	var created struct {
 		ID, Token, Hint, Role string
-		ExpiresAt         *time.Time `json:"expires_at"`
+		ExpiresAt             *time.Time `json:"expires_at"`
 	}
 	if resp.StatusCode != 201 || json.Unmarshal(body, &created) != nil || !strings.HasPrefix(created.Token, auth.TokenPrefix) || created.ExpiresAt == nil {
 		t.Fatalf("create token: %d %s", resp.StatusCode, body)
