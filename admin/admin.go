@@ -34,6 +34,7 @@ type Policies interface {
 	SaveDraft(ctx context.Context, who policy.Actor, c policy.Content, ifMatch string) (policy.Draft, error)
 	Validate(ctx context.Context) (policy.Report, error)
 	Publish(ctx context.Context, who policy.Actor, message string, activate bool) (policy.Revision, error)
+	Approve(ctx context.Context, who policy.Actor, hash string) error
 	Activate(ctx context.Context, who policy.Actor, id string) (policy.Revision, error)
 	Revisions(ctx context.Context, limit int) ([]policy.Revision, error)
 	Revision(ctx context.Context, id string) (policy.Revision, error)
@@ -50,6 +51,7 @@ func Register(r gin.IRouter, authn gin.HandlerFunc, p Policies, trail audit.Stor
 	g.PUT("/draft", httpx.Require(auth.Editor), h.putDraft)
 	g.POST("/draft/validate", httpx.Require(auth.Editor), h.validate)
 	g.POST("/draft/publish", httpx.Require(auth.Publisher), h.publish)
+	g.POST("/draft/approve", httpx.Require(auth.Publisher), h.approve)
 	g.GET("/revisions", httpx.Require(auth.Viewer), h.revisions)
 	g.GET("/revisions/:rev", httpx.Require(auth.Viewer), h.revision)
 	g.POST("/revisions/:rev/activate", httpx.Require(auth.Publisher), h.activate)
@@ -71,6 +73,14 @@ func actor(c *gin.Context) policy.Actor {
 // etag quotes a content hash as an HTTP entity tag.
 func etag(hash string) string { return `"` + hash + `"` }
 
+// validJSON refuses what the strict decoder refuses.
+func validJSON(body []byte) error {
+	if _, err := strictjson.Parse(body, adminLimits); err != nil {
+		return errs.E(errs.Invalid, "request body: %v", err)
+	}
+	return nil
+}
+
 // readJSON reads a body no larger than limit into v, refusing what the
 // strict decoder refuses (duplicate keys, NUL, invalid UTF-8) and unknown
 // fields.
@@ -80,8 +90,8 @@ func readJSON(c *gin.Context, limit int64, v any) error {
 	if err != nil {
 		return err
 	}
-	if _, err := strictjson.Parse(body, adminLimits); err != nil {
-		return errs.E(errs.Invalid, "request body: %v", err)
+	if err := validJSON(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
@@ -235,4 +245,21 @@ func (h handler) evaluate(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, toEvaluateResponse(ev))
+}
+
+type approveRequest struct {
+	ContentHash string `json:"content_hash"`
+}
+
+func (h handler) approve(c *gin.Context) {
+	var req approveRequest
+	if err := readJSON(c, 16<<10, &req); err != nil {
+		httpx.WriteError(c, err)
+		return
+	}
+	if err := h.p.Approve(c.Request.Context(), actor(c), req.ContentHash); err != nil {
+		httpx.WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"approved": req.ContentHash})
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +343,78 @@ func TestPlayground(t *testing.T) {
 	}
 	if resp, _ := s.do(t, "POST", "/admin/v1/evaluate", viewer, []byte(`{"input":{},"revision":"r7"}`)); resp.StatusCode != 404 {
 		t.Errorf("unknown revision: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestFourEyes: with four-eyes on, publishing needs an approval of the exact
+// content by a publisher who did not edit it; a change voids it, identical
+// content does not; push stops at "awaiting approval" with status 3.
+func TestFourEyes(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	if resp, body := s.do(t, "PUT", "/admin/v1/settings", s.token, []byte(`{"four_eyes":true}`)); resp.StatusCode != 200 || !strings.Contains(string(body), `"four_eyes":true`) {
+		t.Fatalf("settings: %d %s", resp.StatusCode, body)
+	}
+	alice := addToken(t, s.db.Pool, auth.Publisher)
+	bob := addToken(t, s.db.Pool, auth.Publisher)
+	asAlice := &server{url: s.url, token: alice, db: s.db}
+
+	base := asAlice.draft(t)
+	edited := withModule(base, "extra.rego", "package signalgate.extra\n\nanswer := 42\n")
+	if resp, body := asAlice.putDraft(t, edited, base.ETag); resp.StatusCode != 200 {
+		t.Fatalf("save: %d %s", resp.StatusCode, body)
+	}
+	hash := asAlice.draft(t).ContentHash
+	approve := func(token, h string) int {
+		resp, _ := s.do(t, "POST", "/admin/v1/draft/approve", token, []byte(`{"content_hash":"`+h+`"}`))
+		return resp.StatusCode
+	}
+	publish := func(token string) (int, string) {
+		resp, body := s.do(t, "POST", "/admin/v1/draft/publish", token, []byte(`{"message":"four eyes"}`))
+		return resp.StatusCode, string(body)
+	}
+	if code, body := publish(alice); code != 409 || !strings.Contains(body, "awaiting approval") {
+		t.Errorf("publish without approval: %d %s, want 409", code, body)
+	}
+	if code := approve(alice, hash); code != 403 {
+		t.Errorf("self-approval: %d, want 403", code)
+	}
+	if code := approve(bob, base.ContentHash); code != 409 {
+		t.Errorf("approval of a stale hash: %d, want 409", code)
+	}
+	if code := approve(bob, hash); code != 200 {
+		t.Fatalf("approval: %d", code)
+	}
+	// Saving identical content keeps the approval.
+	if resp, body := asAlice.putDraft(t, edited, `"`+hash+`"`); resp.StatusCode != 200 {
+		t.Fatalf("identical save: %d %s", resp.StatusCode, body)
+	}
+	if code, body := publish(alice); code != 201 {
+		t.Fatalf("approved publish: %d %s", code, body)
+	}
+
+	// A change voids the approval; push stops at awaiting approval (3), and
+	// goes through once approved.
+	dir := t.TempDir()
+	env := map[string]string{"SIGNALGATE_SERVER": s.url, "SIGNALGATE_TOKEN": alice}
+	if _, _, err := runCLI(t, env, "policy", "pull", dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "extra.rego"), []byte("package signalgate.extra\n\nanswer := 43\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runCLI(t, env, "policy", "push", dir, "--message", "answer 43")
+	if !errors.Is(err, errAwaitingApproval) || !strings.Contains(out, "awaiting approval") {
+		t.Fatalf("push under four-eyes: %v %s %s", err, out, errOut)
+	}
+	if code := approve(bob, asAlice.draft(t).ContentHash); code != 200 {
+		t.Fatalf("approval of the pushed draft: %d", code)
+	}
+	if out, errOut, err := runCLI(t, env, "policy", "push", dir, "--message", "answer 43"); err != nil || !strings.Contains(out, "published r3") {
+		t.Fatalf("push after approval: %v %s %s", err, out, errOut)
+	}
+	resp, body := s.do(t, "GET", "/admin/v1/audit?action=draft.approve", s.token, nil)
+	if resp.StatusCode != 200 || strings.Count(string(body), `"action":"draft.approve"`) != 2 {
+		t.Errorf("approvals in the audit trail: %s", body)
 	}
 }

@@ -21,6 +21,8 @@ func main() {
 	case errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errExit1):
 		os.Exit(1)
+	case errors.Is(err, errAwaitingApproval):
+		os.Exit(3)
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "signalgate:", err)
 		os.Exit(1)
@@ -29,6 +31,10 @@ func main() {
 
 // errExit1 ends the program with status 1 after the command has already said why.
 var errExit1 = errors.New("exit status 1")
+
+// errAwaitingApproval ends `policy push` with status 3: the draft is saved
+// and valid, and waits for a second publisher's approval (four-eyes).
+var errAwaitingApproval = errors.New("exit status 3: awaiting approval")
 
 const usage = `signalgate — policy-as-code decisions for behavioural signals, every one logged.
 

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +115,13 @@ func push(ctx context.Context, c *adminclient.Client, dir, message string, stdou
 			fmt.Fprintf(stderr, "%s:%d:%d: %s\n", file, p.Row, p.Col, p.Message)
 		}
 		return errExit1
+	}
+	var se *adminclient.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusConflict {
+		saved, _ := c.Draft(ctx)
+		fmt.Fprintf(stdout, "awaiting approval: the draft %s is saved and valid; another publisher approves it with\n"+
+			"  POST /admin/v1/draft/approve {\"content_hash\": %q}\nthen run this push again\n", saved.ContentHash, saved.ContentHash)
+		return errAwaitingApproval
 	}
 	if err != nil {
 		return err

@@ -26,6 +26,7 @@ import (
 	"github.com/signalgate/signalgate/internal/openapi"
 	"github.com/signalgate/signalgate/internal/ops"
 	"github.com/signalgate/signalgate/internal/policy"
+	"github.com/signalgate/signalgate/internal/settings"
 	"github.com/signalgate/signalgate/internal/store"
 	"github.com/signalgate/signalgate/policies"
 )
@@ -72,7 +73,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	eng := engine.New(cfg.EvalTimeout)
-	policySvc := policy.NewService(dbs.app.Policies(), eng, log, nil)
+	settingsSvc := settings.NewService(dbs.app.Settings(), nil)
+	policySvc := policy.NewService(dbs.app.Policies(), settingsSvc, eng, log, nil)
 	if err := policySvc.Bootstrap(ctx, policies.FS); err != nil {
 		return err
 	}
@@ -102,7 +104,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	router := routes(routeDeps{
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
-		policies: policySvc,
+		policies: policySvc, settings: settingsSvc,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -152,6 +154,7 @@ type routeDeps struct {
 	db        *store.DB
 	openapi   []byte
 	policies  *policy.Service
+	settings  *settings.Service
 }
 
 func routes(d routeDeps) *gin.Engine {
@@ -178,6 +181,7 @@ func routes(d routeDeps) *gin.Engine {
 	api.Register(r, authn, d.decisions)
 	admin.Register(r, authn, d.policies, d.db.Audit())
 	admin.RegisterIdentity(r, authn, d.authn)
+	admin.RegisterSettings(r, authn, d.settings)
 	return r
 }
 

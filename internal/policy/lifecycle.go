@@ -94,11 +94,15 @@ func (s *Service) Publish(ctx context.Context, who Actor, message string, activa
 	if strings.TrimSpace(message) == "" {
 		return Revision{}, errs.E(errs.Invalid, "a publish needs a message saying what changed and why")
 	}
+	set, err := s.settings.Get(ctx)
+	if err != nil {
+		return Revision{}, err
+	}
 	now := s.now().UTC()
 	rev := Revision{ContentHash: d.ContentHash, Content: d.Content, Author: who.Name, Message: message, CreatedAt: now}
-	detail, _ := json.Marshal(map[string]any{"message": message, "activate": activate})
+	detail, _ := json.Marshal(map[string]any{"message": message, "activate": activate, "four_eyes": set.FourEyes})
 	e := audit.Entry{At: now, Actor: who.Name, Action: "policy.publish", RequestID: who.RequestID, Detail: detail}
-	n, err := s.store.Publish(ctx, rev, activate, e)
+	n, err := s.store.Publish(ctx, rev, activate, set.FourEyes, e)
 	if err != nil {
 		return Revision{}, err
 	}
@@ -225,4 +229,17 @@ func (s *Service) Evaluate(ctx context.Context, input ast.Value, target string, 
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	return Evaluation{Target: target, At: at, Explanation: compiled.Explain(ctx, input, at, s.engine.Timeout())}, nil
+}
+
+// Approve approves the draft whose content hash is hash, for four-eyes
+// publishing. It returns errs.Conflict for a hash that is not the current
+// draft's and errs.Forbidden for an approver who edited the draft since the
+// last publish.
+func (s *Service) Approve(ctx context.Context, who Actor, hash string) error {
+	if !strings.HasPrefix(hash, "sha256:") {
+		return errs.E(errs.Invalid, `"content_hash" must be the draft's content hash, "sha256:<hex>"`)
+	}
+	now := s.now().UTC()
+	e := audit.Entry{At: now, Actor: who.Name, Action: "draft.approve", Target: "draft", RequestID: who.RequestID}
+	return s.store.Approve(ctx, hash, who.Name, now, e)
 }

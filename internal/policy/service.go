@@ -10,6 +10,7 @@ import (
 
 	"github.com/signalgate/signalgate/internal/audit"
 	"github.com/signalgate/signalgate/internal/engine"
+	"github.com/signalgate/signalgate/internal/settings"
 )
 
 // Store is what the policy service needs from storage.
@@ -29,7 +30,13 @@ type Store interface {
 	// Publish stores rev as the next revision, activates it if asked,
 	// records e and notifies instances, in one transaction; it returns the
 	// new number.
-	Publish(ctx context.Context, rev Revision, activate bool, e audit.Entry) (int64, error)
+	// needApproval requires an approval of rev's exact content (errs.Conflict
+	// otherwise); a publish voids every approval.
+	Publish(ctx context.Context, rev Revision, activate, needApproval bool, e audit.Entry) (int64, error)
+	// Approve records approver's approval of draft content hash (errs.Conflict
+	// when the draft is no longer hash, errs.Forbidden when the approver
+	// edited the draft since the last publish) and e.
+	Approve(ctx context.Context, hash, approver string, at time.Time, e audit.Entry) error
 	// Activate moves the active pointer to n (errs.NotFound if unknown),
 	// records e and notifies instances.
 	Activate(ctx context.Context, n int64, actor string, e audit.Entry) error
@@ -48,7 +55,8 @@ type Notifier interface {
 
 // Service loads policy revisions into the engine.
 type Service struct {
-	store  Store
+	store    Store
+	settings Settings
 	engine *engine.Engine
 	log    *slog.Logger
 	now    func() time.Time
@@ -57,12 +65,18 @@ type Service struct {
 	loading sync.Mutex
 }
 
-// NewService returns a Service that keeps eng's policy in step with store.
-func NewService(store Store, eng *engine.Engine, log *slog.Logger, now func() time.Time) *Service {
+// Settings tells whether four-eyes publishing is on.
+type Settings interface {
+	Get(ctx context.Context) (settings.Settings, error)
+}
+
+// NewService returns a Service that keeps eng's policy in step with store;
+// set reads the deployment settings (four-eyes).
+func NewService(store Store, set Settings, eng *engine.Engine, log *slog.Logger, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, engine: eng, log: log, now: now}
+	return &Service{store: store, settings: set, engine: eng, log: log, now: now}
 }
 
 // Bootstrap makes the default policy in defaults revision r1 when the

@@ -9,6 +9,7 @@ import (
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/pgtest"
 	"github.com/signalgate/signalgate/internal/policy"
+	"github.com/signalgate/signalgate/internal/settings"
 	"github.com/signalgate/signalgate/internal/store"
 	"github.com/signalgate/signalgate/policies"
 )
@@ -31,7 +32,7 @@ func TestWatchPropagates(t *testing.T) {
 			t.Fatal(err)
 		}
 		eng := engine.New(time.Second)
-		svc := policy.NewService(s.Policies(), eng, discardLog(), nil)
+		svc := policy.NewService(s.Policies(), settings.NewService(s.Settings(), nil), eng, discardLog(), nil)
 		if err := svc.Bootstrap(ctx, policies.FS); err != nil {
 			t.Fatal(err)
 		}

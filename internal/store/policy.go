@@ -199,7 +199,7 @@ func (s *PolicyStore) SaveDraft(ctx context.Context, d policy.Draft, ifMatch str
 // Publish stores rev as the next revision, moves the active pointer to it
 // when activate is set, records e and notifies every instance, in one
 // transaction. It returns the new revision's number.
-func (s *PolicyStore) Publish(ctx context.Context, rev policy.Revision, activate bool, e audit.Entry) (int64, error) {
+func (s *PolicyStore) Publish(ctx context.Context, rev policy.Revision, activate, needApproval bool, e audit.Entry) (int64, error) {
 	row, err := toRevisionRow(rev)
 	if err != nil {
 		return 0, err
@@ -211,6 +211,19 @@ func (s *PolicyStore) Publish(ctx context.Context, rev policy.Revision, activate
 		var active activeRow
 		if err := tx.Take(&active).Error; err != nil {
 			return fmt.Errorf("read the active revision: %w", err)
+		}
+		if needApproval {
+			var approvals int64
+			if err := tx.Model(&approvalRow{}).Where("content_hash = ?", rev.ContentHash).Count(&approvals).Error; err != nil {
+				return err
+			}
+			if approvals == 0 {
+				return errs.E(errs.Conflict, "awaiting approval: four-eyes publishing is on and nobody approved %s yet", rev.ContentHash)
+			}
+		}
+		// Approvals hold until the next publish.
+		if err := tx.Where("true").Delete(&approvalRow{}).Error; err != nil {
+			return err
 		}
 		if err := tx.Raw(`SELECT coalesce(max(revision), 0) + 1 FROM policy_revisions`).Scan(&row.Revision).Error; err != nil {
 			return err
@@ -323,4 +336,46 @@ func decodeContent(modulesJSON, dataJSON []byte) (policy.Content, error) {
 		return policy.Content{}, fmt.Errorf("decode data: %w", err)
 	}
 	return policy.Content{Modules: modules, Data: data}, nil
+}
+
+type approvalRow struct {
+	ContentHash string `gorm:"primaryKey"`
+	Approver    string `gorm:"primaryKey"`
+	ApprovedAt  time.Time
+}
+
+func (approvalRow) TableName() string { return "policy_approvals" }
+
+// Approve records approver's approval of the draft content hash and e. It
+// returns errs.Conflict when hash is not the draft's current content, and
+// errs.Forbidden when approver saved the draft since the last publish.
+func (s *PolicyStore) Approve(ctx context.Context, hash, approver string, at time.Time, e audit.Entry) error {
+	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_draft'))`).Error; err != nil {
+			return err
+		}
+		var current string
+		err := tx.Raw(`SELECT coalesce((SELECT content_hash FROM policy_draft),
+			(SELECT r.content_hash FROM policy_revisions r JOIN active_revision a ON a.revision = r.revision), '')`).Scan(&current).Error
+		if err != nil {
+			return fmt.Errorf("read the draft's hash: %w", err)
+		}
+		if current != hash {
+			return errs.E(errs.Conflict, "the draft is now %s, not %s: review the current draft and approve its hash", current, hash)
+		}
+		var saved int64
+		err = tx.Raw(`SELECT count(*) FROM audit_log WHERE action = 'draft.save' AND actor = ?
+			AND seq > (SELECT coalesce(max(seq), 0) FROM audit_log WHERE action = 'policy.publish')`, approver).Scan(&saved).Error
+		if err != nil {
+			return fmt.Errorf("read who edited the draft: %w", err)
+		}
+		if saved > 0 {
+			return errs.E(errs.Forbidden, "you edited this draft since the last publish: another publisher must approve it")
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&approvalRow{ContentHash: hash, Approver: approver, ApprovedAt: at}).Error; err != nil {
+			return fmt.Errorf("record approval: %w", err)
+		}
+		e.AfterHash = hash
+		return appendAudit(tx, e)
+	})
 }

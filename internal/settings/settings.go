@@ -1,0 +1,74 @@
+// Package settings keeps the deployment-wide settings that admins change at
+// run time, such as four-eyes publishing.
+package settings
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/signalgate/signalgate/internal/audit"
+	"github.com/signalgate/signalgate/internal/errs"
+)
+
+// Settings is the whole settings document.
+type Settings struct {
+	// FourEyes requires a second publisher's approval of the exact draft
+	// content before it can be published. Off by default; recommended in
+	// production.
+	FourEyes bool `json:"four_eyes"`
+}
+
+// Store keeps the document.
+type Store interface {
+	// Settings returns the saved document, or the zero Settings when none was saved.
+	Settings(ctx context.Context) (Settings, error)
+	// SaveSettings replaces the document and records e, in one transaction.
+	SaveSettings(ctx context.Context, s Settings, by string, at time.Time, e audit.Entry) error
+}
+
+// Service reads and changes settings.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, now: now}
+}
+
+// Get returns the current settings.
+func (s *Service) Get(ctx context.Context) (Settings, error) { return s.store.Settings(ctx) }
+
+// Update applies patch, a JSON object of the fields to change, and records
+// the change. It returns errs.Invalid for unknown fields or wrong types.
+func (s *Service) Update(ctx context.Context, actor, requestID string, patch []byte) (Settings, error) {
+	cur, err := s.store.Settings(ctx)
+	if err != nil {
+		return Settings{}, err
+	}
+	before, _ := json.Marshal(cur)
+	next := cur
+	if err := decodeStrict(patch, &next); err != nil {
+		return Settings{}, errs.E(errs.Invalid, "settings: %v", err)
+	}
+	after, _ := json.Marshal(next)
+	detail, _ := json.Marshal(map[string]json.RawMessage{"before": before, "after": after})
+	now := s.now().UTC()
+	e := audit.Entry{At: now, Actor: actor, Action: "settings.update", Target: "settings", RequestID: requestID, Detail: detail}
+	if err := s.store.SaveSettings(ctx, next, actor, now, e); err != nil {
+		return Settings{}, err
+	}
+	return next, nil
+}
+
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
