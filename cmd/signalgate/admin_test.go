@@ -246,8 +246,8 @@ func TestPublishAndRollback(t *testing.T) {
 			t.Logf("the other instance served r2 %s after the publish", time.Since(published))
 			break
 		}
-		if time.Since(published) > time.Second {
-			t.Fatalf("the other instance still decides with %s a second after the publish", d.Revision)
+		if time.Since(published) > promiseWithRoom {
+			t.Fatalf("the other instance still decides with %s %s after the publish", d.Revision, promiseWithRoom)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

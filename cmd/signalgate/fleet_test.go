@@ -74,7 +74,7 @@ func TestPublishesUnderLoad(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	// Let the other instance catch up with the last publish.
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(promiseWithRoom)
 	for time.Now().Before(deadline) {
 		resp, body := b.do(t, "POST", "/v1/decisions", b.token, input)
 		if resp.StatusCode == 200 && strings.Contains(string(body), fmt.Sprintf(`"revision":"r%d"`, publishes+1)) {

@@ -82,7 +82,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("load active policy: %w", err)
 	}
 
-	authn := auth.NewService(dbs.app.Auth(), auth.NewHasher(2), nil)
+	hasher := auth.NewHasher(2)
+	authn := auth.NewService(dbs.app.Auth(), hasher, nil)
+	sessions := auth.NewSessions(dbs.app.Auth(), hasher, nil)
 	boot, err := authn.Bootstrap(ctx, cfg.BootstrapToken, cfg.BootstrapPassword)
 	if err != nil {
 		return err
@@ -104,7 +106,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	router := routes(routeDeps{
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
-		policies: policySvc, settings: settingsSvc,
+		policies: policySvc, settings: settingsSvc, sessions: sessions,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -155,6 +157,7 @@ type routeDeps struct {
 	openapi   []byte
 	policies  *policy.Service
 	settings  *settings.Service
+	sessions  *auth.Sessions
 }
 
 func routes(d routeDeps) *gin.Engine {
@@ -164,7 +167,7 @@ func routes(d routeDeps) *gin.Engine {
 	}
 	quiet["/healthz"], quiet["/readyz"], quiet["/metrics"] = true, true, true
 	r := httpx.New(httpx.Options{Logger: d.log, Registerer: d.reg, Quiet: quiet})
-	authn := httpx.Authenticate(d.authn)
+	authn := httpx.Authenticate(d.authn, d.sessions)
 
 	r.GET("/healthz", ops.Healthz)
 	r.GET("/readyz", ops.Readyz(
@@ -182,6 +185,7 @@ func routes(d routeDeps) *gin.Engine {
 	admin.Register(r, authn, d.policies, d.db.Audit())
 	admin.RegisterIdentity(r, authn, d.authn)
 	admin.RegisterSettings(r, authn, d.settings)
+	admin.RegisterSessions(r, authn, d.sessions)
 	return r
 }
 

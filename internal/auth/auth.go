@@ -51,23 +51,35 @@ func (r Role) Includes(want Role) bool {
 	return false
 }
 
-// Principal is who a request acts as.
+// Principal is who a request acts as: a token's one role, or a signed-in
+// user's roles.
 type Principal struct {
 	UserID    int64
 	User      string
 	TokenID   string // empty for a session
 	TokenName string
-	Role      Role
+	Roles     []Role
 }
 
 // Can reports whether the principal holds any role that includes one of want.
 func (p Principal) Can(want ...Role) bool {
-	for _, w := range want {
-		if p.Role.Includes(w) {
-			return true
+	for _, have := range p.Roles {
+		for _, w := range want {
+			if have.Includes(w) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// RoleNames lists the principal's roles, for messages.
+func (p Principal) RoleNames() string {
+	names := make([]string, len(p.Roles))
+	for i, r := range p.Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Client is how the decision log names the caller: the token's id.

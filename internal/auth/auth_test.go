@@ -98,7 +98,7 @@ func TestBootstrapAndRevocation(t *testing.T) {
 		t.Fatalf("second bootstrap = %+v, %v; want nothing created", again, err)
 	}
 	p, err := svc.AuthenticateToken(ctx, b.Token)
-	if err != nil || p.Role != auth.Admin || p.User != "admin" || p.TokenID == "" {
+	if err != nil || !p.Can(auth.Admin) || p.User != "admin" || p.TokenID == "" {
 		t.Fatalf("principal = %+v, %v", p, err)
 	}
 	var stored int

@@ -30,7 +30,7 @@ func (s *Service) CreateToken(ctx context.Context, p Principal, name string, rol
 	case ttl < 0 || ttl > MaxTokenLifetime:
 		return Token{}, "", errs.E(errs.Invalid, "a token's lifetime is at most %s", MaxTokenLifetime)
 	case !p.Can(role):
-		return Token{}, "", errs.E(errs.Forbidden, "role %s may not issue a %s token: a token never holds more than its creator", p.Role, role)
+		return Token{}, "", errs.E(errs.Forbidden, "%s may not issue a %s token: a token never holds more than its creator", p.RoleNames(), role)
 	}
 	secret := NewTokenSecret()
 	id, err := uuid.NewV7()
@@ -66,7 +66,7 @@ func (s *Service) RevokeToken(ctx context.Context, p Principal, id, requestID st
 }
 
 func (s *Service) scope(p Principal) int64 {
-	if p.Role == Admin {
+	if p.Can(Admin) {
 		return 0
 	}
 	return p.UserID

@@ -102,7 +102,7 @@ func (s *Service) lookup(ctx context.Context, digest []byte, now time.Time) (Pri
 	if !t.Usable(now) {
 		return Principal{}, errBadToken
 	}
-	return Principal{UserID: t.UserID, User: t.User, TokenID: t.ID, TokenName: t.Name, Role: t.Role}, nil
+	return Principal{UserID: t.UserID, User: t.User, TokenID: t.ID, TokenName: t.Name, Roles: []Role{t.Role}}, nil
 }
 
 // Bootstrapped is what Bootstrap created.

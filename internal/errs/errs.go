@@ -21,6 +21,7 @@ const (
 	Conflict           Code = "conflict"            // the state does not allow it
 	PreconditionFailed Code = "precondition_failed" // a stale If-Match
 	Unprocessable      Code = "unprocessable"       // well-formed but refused (e.g. a policy that does not validate)
+	TooManyRequests    Code = "too_many_requests"   // throttled; retry later
 	Unavailable        Code = "unavailable"         // cannot be done now; retry later
 	Internal           Code = "internal"            // a bug or an infrastructure failure
 )

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -17,13 +18,32 @@ type TokenAuthenticator interface {
 	AuthenticateToken(ctx context.Context, secret string) (auth.Principal, error)
 }
 
+// SessionAuthenticator turns a session cookie into a principal.
+type SessionAuthenticator interface {
+	Authenticate(ctx context.Context, secret string) (auth.Principal, error)
+}
+
+// crossOrigin refuses unsafe cross-site browser requests (by Sec-Fetch-Site
+// or Origin); requests from non-browser clients carry neither and pass.
+var crossOrigin = http.NewCrossOriginProtection()
+
+// CheckCrossOrigin refuses an unsafe cross-site browser request with
+// errs.Forbidden.
+func CheckCrossOrigin(r *http.Request) error {
+	if err := crossOrigin.Check(r); err != nil {
+		return errs.E(errs.Forbidden, "cross-site request refused: %v", err)
+	}
+	return nil
+}
+
 // credentialParams are query parameters that would carry a secret in URLs,
 // logs and browser history; a request using one is refused outright.
 var credentialParams = []string{"access_token", "token", "api_key"}
 
-// Authenticate requires a bearer token in the Authorization header and
-// stores the principal for the handlers.
-func Authenticate(a TokenAuthenticator) gin.HandlerFunc {
+// Authenticate requires a bearer token in the Authorization header, or a
+// session cookie (then unsafe methods must not come cross-site), and stores
+// the principal for the handlers.
+func Authenticate(a TokenAuthenticator, sessions SessionAuthenticator) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		q := c.Request.URL.Query()
 		for _, p := range credentialParams {
@@ -33,9 +53,23 @@ func Authenticate(a TokenAuthenticator) gin.HandlerFunc {
 			}
 		}
 		h := c.GetHeader("Authorization")
+		if cookie, err := c.Cookie(auth.SessionCookie); h == "" && err == nil && sessions != nil {
+			if err := CheckCrossOrigin(c.Request); err != nil {
+				WriteError(c, err)
+				return
+			}
+			p, err := sessions.Authenticate(c.Request.Context(), cookie)
+			if err != nil {
+				WriteError(c, err)
+				return
+			}
+			c.Set(keyPrincipal, p)
+			c.Next()
+			return
+		}
 		scheme, secret, ok := strings.Cut(h, " ")
 		if h == "" {
-			WriteError(c, errs.E(errs.Unauthenticated, "missing Authorization header: send `Authorization: Bearer <token>`"))
+			WriteError(c, errs.E(errs.Unauthenticated, "missing Authorization header: send `Authorization: Bearer <token>` or sign in"))
 			return
 		}
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -61,7 +95,7 @@ func Require(roles ...auth.Role) gin.HandlerFunc {
 			return
 		}
 		if !p.Can(roles...) {
-			WriteError(c, errs.E(errs.Forbidden, "role %s may not use this endpoint", p.Role))
+			WriteError(c, errs.E(errs.Forbidden, "role %s may not use this endpoint", p.RoleNames()))
 			return
 		}
 		c.Next()

@@ -33,6 +33,7 @@ var statusOf = map[errs.Code]int{
 	errs.Conflict:           http.StatusConflict,
 	errs.PreconditionFailed: http.StatusPreconditionFailed,
 	errs.Unprocessable:      http.StatusUnprocessableEntity,
+	errs.TooManyRequests:    http.StatusTooManyRequests,
 	errs.Unavailable:        http.StatusServiceUnavailable,
 	errs.Internal:           http.StatusInternalServerError,
 }
@@ -56,6 +57,8 @@ func WriteError(c *gin.Context, err error) {
 	switch status {
 	case http.StatusServiceUnavailable:
 		c.Header("Retry-After", "1")
+	case http.StatusTooManyRequests:
+		c.Header("Retry-After", "900")
 	case http.StatusUnauthorized:
 		c.Header("WWW-Authenticate", `Bearer realm="signalgate"`)
 	}
