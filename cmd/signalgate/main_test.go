@@ -28,7 +28,8 @@ const promiseWithRoom = 2 * time.Second
 // server is a real `signalgate serve` started through run, on a fresh
 // database, serving on a loopback port of its own.
 type server struct {
-	url   string
+	client *http.Client // nil: http.DefaultClient
+	url    string
 	token string // the bootstrap admin token
 	db    *pgtest.Database
 	stop  func()
@@ -69,18 +70,18 @@ func startServerOn(t testing.TB, db *pgtest.Database, extraEnv map[string]string
 	}()
 	addr := make(chan string, 1)
 	go func() {
-		re := regexp.MustCompile(`serving on (\S+)`)
+		re := regexp.MustCompile(`serving (https?) on (\S+)`)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
+				addr <- m[1] + "://" + m[2]
 			}
 		}
 	}()
 	s := &server{token: testToken, db: db}
 	select {
 	case a := <-addr:
-		s.url = "http://" + a
+		s.url = a
 	case err := <-done:
 		mu.Lock()
 		defer mu.Unlock()
@@ -127,7 +128,11 @@ func (s *server) do(t *testing.T, method, path, token string, body []byte) (*htt
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	client := s.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

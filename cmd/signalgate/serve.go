@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -109,6 +110,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		policies: policySvc, settings: settingsSvc, sessions: sessions,
 	})
 
+	tlsConfig, err := loadTLS(cfg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set %s to another address)", cfg.Addr, err, config.EnvName("addr"))
@@ -121,6 +126,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
 	go upkeep(ctx, dbs.owner, log)
 	go policySvc.Watch(ctx, dbs.app, activePollInterval)
@@ -128,10 +134,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if token != "" {
 		printTryIt(stdout, ln.Addr(), token)
 	}
-	fmt.Fprintf(stdout, "signalgate serving on %s (policy %s, log mode %s)\n", ln.Addr(), eng.Policy().Revision(), cfg.LogMode)
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "signalgate serving %s on %s (policy %s, log mode %s)\n", scheme, ln.Addr(), eng.Policy().Revision(), cfg.LogMode)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if srv.TLSConfig != nil {
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -187,6 +201,19 @@ func routes(d routeDeps) *gin.Engine {
 	admin.RegisterSettings(r, authn, d.settings)
 	admin.RegisterSessions(r, authn, d.sessions)
 	return r
+}
+
+// loadTLS reads the configured certificate and key, or returns nil when
+// none is configured (plain HTTP, e.g. behind a TLS-terminating proxy).
+func loadTLS(cfg config.Config) (*tls.Config, error) {
+	if cfg.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("load the TLS certificate (%s, %s): %w", config.EnvName("tls-cert"), config.EnvName("tls-key"), err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // tuneGC trades memory for CPU unless the operator set GOGC or GOMEMLIMIT:

@@ -24,6 +24,8 @@ type Config struct {
 	LogMode           string        `flag:"log-mode" help:"decision log mode: durable (answer after commit) or async"`
 	EvalTimeout       time.Duration `flag:"eval-timeout" help:"time limit of one policy evaluation"`
 	Node              string        `flag:"node" help:"name of this instance in the decision log (default: the host name)"`
+	TLSCert           string        `flag:"tls-cert" help:"PEM certificate file; with tls-key, serve HTTPS"`
+	TLSKey            string        `flag:"tls-key" secret:"true" help:"PEM private key file of tls-cert"`
 	LogLevel          string        `flag:"log-level" help:"debug, info, warn or error"`
 	PrintConfig       bool          `flag:"print-config" help:"print the configuration (secrets masked) and exit"`
 }
@@ -104,6 +106,9 @@ func (c Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		problems = append(problems, fmt.Errorf("log level %q: use debug, info, warn or error (%s)", c.LogLevel, EnvName("log-level")))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		problems = append(problems, fmt.Errorf("set both %s and %s to serve HTTPS, or neither", EnvName("tls-cert"), EnvName("tls-key")))
 	}
 	if c.DataDir == "" {
 		problems = append(problems, fmt.Errorf("the data directory must not be empty (%s)", EnvName("data-dir")))
