@@ -30,9 +30,9 @@ const promiseWithRoom = 2 * time.Second
 type server struct {
 	client *http.Client // nil: http.DefaultClient
 	url    string
-	token string // the bootstrap admin token
-	db    *pgtest.Database
-	stop  func()
+	token  string // the bootstrap admin token
+	db     *pgtest.Database
+	stop   func()
 }
 
 const testToken = "sgt_test-bootstrap-token-0123456789abcdef"

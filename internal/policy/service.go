@@ -57,9 +57,9 @@ type Notifier interface {
 type Service struct {
 	store    Store
 	settings Settings
-	engine *engine.Engine
-	log    *slog.Logger
-	now    func() time.Time
+	engine   *engine.Engine
+	log      *slog.Logger
+	now      func() time.Time
 	// loading serialises reloads, so a notification and a poll arriving
 	// together compile the new revision once.
 	loading sync.Mutex
