@@ -128,7 +128,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         tlsConfig,
 	}
-	go upkeep(ctx, dbs.owner, log)
+	go every(ctx, time.Hour, func(ctx context.Context) {
+		if n, err := dbs.owner.EnsurePartitions(ctx, partitionDaysAhead); err != nil {
+			log.Warn("partition upkeep failed", "err", err)
+		} else if n > 0 {
+			log.Info("decision log partitions created", "count", n)
+		}
+	})
+	go every(ctx, time.Minute, func(ctx context.Context) {
+		if err := authn.FlushLastUse(ctx); err != nil {
+			log.Warn("token last use", "err", err)
+		}
+	})
 	go policySvc.Watch(ctx, dbs.app, activePollInterval)
 	log.Info("signalgate serving", "addr", ln.Addr().String(), "revision", eng.Policy().Revision(), "log_mode", cfg.LogMode)
 	if token != "" {
@@ -158,6 +169,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("shutdown incomplete", "err", err)
 	}
 	writer.Close() // commits what was queued before the pool closes
+	if err := authn.FlushLastUse(shutdownCtx); err != nil {
+		log.Warn("token last use", "err", err)
+	}
 	return nil
 }
 
@@ -226,20 +240,17 @@ func tuneGC(getenv func(string) string) {
 	}
 }
 
-// upkeep creates the decision log's partitions ahead of time, hourly.
-func upkeep(ctx context.Context, db *store.DB, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
+// every runs fn each period until ctx is done.
+func every(ctx context.Context, period time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := db.EnsurePartitions(ctx, partitionDaysAhead); err != nil {
-				log.Warn("partition upkeep failed", "err", err)
-			} else if n > 0 {
-				log.Info("decision log partitions created", "count", n)
-			}
+			fn(ctx)
 		}
 	}
 }
+

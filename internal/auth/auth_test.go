@@ -101,6 +101,18 @@ func TestBootstrapAndRevocation(t *testing.T) {
 	if err != nil || !p.Can(auth.Admin) || p.User != "admin" || p.TokenID == "" {
 		t.Fatalf("principal = %+v, %v", p, err)
 	}
+	var lastUse *time.Time
+	_ = db.Pool.QueryRow(ctx, `SELECT last_used_at FROM api_tokens`).Scan(&lastUse)
+	if lastUse != nil {
+		t.Error("authentication wrote the last use on the request path")
+	}
+	if err := svc.FlushLastUse(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Pool.QueryRow(ctx, `SELECT last_used_at FROM api_tokens`).Scan(&lastUse)
+	if lastUse == nil {
+		t.Error("FlushLastUse did not record the token's use")
+	}
 	var stored int
 	_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM api_tokens WHERE digest = $1`, auth.Digest(b.Token)).Scan(&stored)
 	var plain int

@@ -31,6 +31,8 @@ type Store interface {
 	CreateUser(ctx context.Context, u User, passwordHash string, e audit.Entry) (int64, error)
 	// Users lists every user with their roles.
 	Users(ctx context.Context) ([]User, error)
+	// TouchTokens sets the last use of each token to the given time.
+	TouchTokens(ctx context.Context, lastUse map[string]time.Time) error
 }
 
 // cacheTTL bounds how long a token lookup is trusted: a revoked token stops
@@ -53,7 +55,13 @@ type Service struct {
 	now    func() time.Time
 	cache  sync.Map // string(digest) → cached
 	size   atomic.Int64
+	// used holds each token's last use not yet written: the decision path
+	// never writes to the database, FlushLastUse does, once a minute.
+	used sync.Map // token id → time.Time
 }
+
+// lastUseEvery is how precisely a token's last use is kept.
+const lastUseEvery = time.Minute
 
 // NewService returns a Service over store; now is the clock.
 func NewService(store Store, hasher *Hasher, now func() time.Time) *Service {
@@ -76,6 +84,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (Princip
 	if v, ok := s.cache.Load(string(digest)); ok {
 		c := v.(cached)
 		if now.Before(c.expires) {
+			s.noteUse(c.p.TokenID, now)
 			return c.p, c.err
 		}
 	}
@@ -88,7 +97,37 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (Princip
 		s.size.Store(1)
 	}
 	s.cache.Store(string(digest), cached{p: p, err: err, expires: now.Add(cacheTTL)})
+	s.noteUse(p.TokenID, now)
 	return p, err
+}
+
+func (s *Service) noteUse(tokenID string, now time.Time) {
+	if tokenID == "" {
+		return
+	}
+	if v, ok := s.used.Load(tokenID); ok && now.Sub(v.(time.Time)) < lastUseEvery {
+		return
+	}
+	s.used.Store(tokenID, now)
+}
+
+// FlushLastUse writes the tokens' last uses noted since the previous flush.
+func (s *Service) FlushLastUse(ctx context.Context) error {
+	pending := map[string]time.Time{}
+	s.used.Range(func(k, v any) bool {
+		pending[k.(string)] = v.(time.Time)
+		return true
+	})
+	if len(pending) == 0 {
+		return nil
+	}
+	if err := s.store.TouchTokens(ctx, pending); err != nil {
+		return fmt.Errorf("write tokens' last use: %w", err)
+	}
+	for id, at := range pending {
+		s.used.CompareAndDelete(id, at)
+	}
+	return nil
 }
 
 func (s *Service) lookup(ctx context.Context, digest []byte, now time.Time) (Principal, error) {

@@ -249,3 +249,24 @@ func (s *AuthStore) Users(ctx context.Context) ([]auth.User, error) {
 	}
 	return out, nil
 }
+
+// TouchTokens sets the last use of each token, in one statement.
+func (s *AuthStore) TouchTokens(ctx context.Context, lastUse map[string]time.Time) error {
+	ids := make([]uuid.UUID, 0, len(lastUse))
+	ats := make([]time.Time, 0, len(lastUse))
+	for id, at := range lastUse {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			continue
+		}
+		ids = append(ids, u)
+		ats = append(ats, at)
+	}
+	_, err := s.db.Pool.Exec(ctx, `UPDATE api_tokens t SET last_used_at = u.at
+		FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)
+		WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)`, ids, ats)
+	if err != nil {
+		return fmt.Errorf("touch tokens: %w", err)
+	}
+	return nil
+}
