@@ -151,3 +151,27 @@ func TestPolicyPushPull(t *testing.T) {
 		t.Errorf("no token: %v %s", err, errOut)
 	}
 }
+
+// TestUserAndTokenCommands: operators with database access create users
+// and tokens without a running server; the token works at once.
+func TestUserAndTokenCommands(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	env := map[string]string{"SIGNALGATE_DATABASE_URL": s.db.URL, "SIGNALGATE_DATA_DIR": t.TempDir(),
+		"SIGNALGATE_LOG_LEVEL": "error", "SIGNALGATE_NEW_PASSWORD": "a long enough password"}
+	out, errOut, err := runCLI(t, env, "user", "create", "--name", "ci-bot", "--role", "decider", "--role", "viewer")
+	if err != nil || !strings.Contains(out, "created user ci-bot") {
+		t.Fatalf("user create: %v %s %s", err, out, errOut)
+	}
+	out, errOut, err = runCLI(t, env, "token", "create", "--user", "ci-bot", "--name", "pipeline", "--role", "decider")
+	secret := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(secret, "sgt_") || !strings.Contains(errOut, "shown once") {
+		t.Fatalf("token create: %v %s %s", err, out, errOut)
+	}
+	if resp, body := s.do(t, "POST", "/v1/decisions", secret, []byte(`{"input":`+benignInput+`}`)); resp.StatusCode != 200 {
+		t.Errorf("the CLI token: %d %s", resp.StatusCode, body)
+	}
+	if _, _, err := runCLI(t, env, "token", "create", "--user", "ci-bot", "--name", "x", "--role", "admin"); err == nil {
+		t.Error("a token above its user's roles was issued")
+	}
+}

@@ -49,6 +49,8 @@ Usage:
       (push, pull, revisions, activate take --server URL and --token T,
        or SIGNALGATE_SERVER and SIGNALGATE_TOKEN)
   signalgate audit verify [flags]     check the admin audit trail's hash chain
+  signalgate user create --name N --role R [--role R2]   (password from SIGNALGATE_NEW_PASSWORD)
+  signalgate token create --user U --name N --role R [--expires-in-days D]   prints the token once
   signalgate version                  print the version
 
 Run "signalgate <command> -h" for the flags; each has a SIGNALGATE_* environment twin.
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return policyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "user", "token":
+		return identityCmd(ctx, args[0], args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "signalgate", version())
 		return nil
