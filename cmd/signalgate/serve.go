@@ -253,4 +253,3 @@ func every(ctx context.Context, period time.Duration, fn func(context.Context)) 
 		}
 	}
 }
-
