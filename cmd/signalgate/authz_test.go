@@ -98,4 +98,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("the access table lists %s, which is not registered", key)
 		}
 	}
+
+	// Refused admin requests are in the audit trail; every refusal is counted.
+	resp, body := s.do(t, "GET", "/admin/v1/audit?action=request.refused&limit=1000", s.token, nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"actor":"anonymous"`) || !strings.Contains(string(body), `"action":"request.refused","target":"`) {
+		t.Errorf("refused requests in the audit trail: %d %.300s", resp.StatusCode, body)
+	}
+	_, metrics := s.do(t, "GET", "/metrics", s.token, nil)
+	for _, want := range []string{`signalgate_auth_refusals_total{api="decision",status="401"}`, `signalgate_auth_refusals_total{api="admin",status="403"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }

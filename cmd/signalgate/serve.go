@@ -195,6 +195,7 @@ func routes(d routeDeps) *gin.Engine {
 	}
 	quiet["/healthz"], quiet["/readyz"], quiet["/metrics"] = true, true, true
 	r := httpx.New(httpx.Options{Logger: d.log, Registerer: d.reg, Quiet: quiet})
+	r.Use(httpx.OnRefused(admin.RefusalRecorder(d.db.Audit(), d.reg, d.log)))
 	authn := httpx.Authenticate(d.authn, d.sessions)
 
 	r.GET("/healthz", ops.Healthz)

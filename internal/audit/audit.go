@@ -115,3 +115,8 @@ func canonical(doc []byte) string {
 	}
 	return string(b)
 }
+
+// Appender records a standalone entry.
+type Appender interface {
+	Append(ctx context.Context, e Entry) error
+}

@@ -40,11 +40,16 @@ func CheckCrossOrigin(r *http.Request) error {
 // logs and browser history; a request using one is refused outright.
 var credentialParams = []string{"access_token", "token", "api_key"}
 
+// Refused is told of every request refused for want of credentials or
+// role (401 or 403), after the answer is written.
+type Refused func(c *gin.Context, status int, reason string)
+
 // Authenticate requires a bearer token in the Authorization header, or a
 // session cookie (then unsafe methods must not come cross-site), and stores
 // the principal for the handlers.
 func Authenticate(a TokenAuthenticator, sessions SessionAuthenticator) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		defer reportRefusal(c)
 		q := c.Request.URL.Query()
 		for _, p := range credentialParams {
 			if q.Has(p) {
@@ -89,6 +94,7 @@ func Authenticate(a TokenAuthenticator, sessions SessionAuthenticator) gin.Handl
 // Require lets through principals holding a role that includes one of roles.
 func Require(roles ...auth.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		defer reportRefusal(c)
 		p, ok := PrincipalOf(c)
 		if !ok {
 			WriteError(c, errs.E(errs.Unauthenticated, "authentication required"))
@@ -111,3 +117,28 @@ func PrincipalOf(c *gin.Context) (auth.Principal, bool) {
 	p, ok := v.(auth.Principal)
 	return p, ok
 }
+
+const keyRefused = "signalgate.refused"
+
+// OnRefused installs fn to be told of refused requests.
+func OnRefused(fn Refused) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(keyRefused, fn)
+		c.Next()
+	}
+}
+
+// reportRefusal tells the installed Refused hook about a request this
+// middleware refused.
+func reportRefusal(c *gin.Context) {
+	status := c.Writer.Status()
+	if !c.IsAborted() || (status != 401 && status != 403) || c.GetBool(keyReported) {
+		return
+	}
+	c.Set(keyReported, true)
+	if fn, ok := c.Get(keyRefused); ok {
+		fn.(Refused)(c, status, c.GetString(keyMessage))
+	}
+}
+
+const keyReported = "signalgate.refusal_reported"

@@ -62,8 +62,13 @@ func WriteError(c *gin.Context, err error) {
 	case http.StatusUnauthorized:
 		c.Header("WWW-Authenticate", `Bearer realm="signalgate"`)
 	}
-	c.AbortWithStatusJSON(status, ErrorBody{Code: string(code), Message: errs.MessageOf(err)})
+	msg := errs.MessageOf(err)
+	c.Set(keyMessage, msg)
+	c.AbortWithStatusJSON(status, ErrorBody{Code: string(code), Message: msg})
 }
+
+// keyMessage keeps the error message written, for hooks that report it.
+const keyMessage = "signalgate.error_message"
 
 const (
 	keyLogger    = "signalgate.logger"

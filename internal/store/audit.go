@@ -125,3 +125,9 @@ func (s *AuditStore) All(ctx context.Context) ([]audit.Entry, error) {
 	}
 	return out, nil
 }
+
+// Append records one entry on its own, for events that change nothing else
+// (a refused request).
+func (s *AuditStore) Append(ctx context.Context, e audit.Entry) error {
+	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return appendAudit(tx, e) })
+}
