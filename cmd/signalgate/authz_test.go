@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/signalgate/signalgate/internal/oidc"
+
 	"github.com/signalgate/signalgate/internal/auth"
 )
 
@@ -20,8 +22,10 @@ var access = map[string][]string{
 	"GET /openapi.json": {open},
 	"GET /metrics":      {"admin", "publisher", "editor", "viewer", "decider", "agent"},
 
-	"POST /admin/v1/login":  {open},
-	"POST /admin/v1/logout": {"admin", "publisher", "editor", "viewer", "decider", "agent"},
+	"POST /admin/v1/login":              {open},
+	"GET /admin/v1/login/oidc":          {open},
+	"GET /admin/v1/login/oidc/callback": {open},
+	"POST /admin/v1/logout":             {"admin", "publisher", "editor", "viewer", "decider", "agent"},
 
 	"POST /v1/decisions":       {"admin", "decider"},
 	"POST /v1/decisions/batch": {"admin", "decider"},
@@ -58,7 +62,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, r := range auth.Roles {
 		tokens[string(r)] = addToken(t, s.db.Pool, r)
 	}
-	registered := routes(routeDeps{reg: prometheus.NewRegistry()}).Routes()
+	registered := routes(routeDeps{reg: prometheus.NewRegistry(), sso: oidc.New(oidc.Config{})}).Routes()
 	seen := map[string]bool{}
 	for _, r := range registered {
 		key := r.Method + " " + r.Path

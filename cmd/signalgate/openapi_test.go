@@ -15,6 +15,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/signalgate/signalgate/internal/oidc"
+
 	"github.com/signalgate/signalgate/internal/openapi"
 )
 
@@ -42,7 +44,7 @@ func TestOpenAPIPathsMatchRoutes(t *testing.T) {
 			documented = append(documented, method+" "+path)
 		}
 	}
-	for _, r := range routes(routeDeps{reg: prometheus.NewRegistry()}).Routes() {
+	for _, r := range routes(routeDeps{reg: prometheus.NewRegistry(), sso: oidc.New(oidc.Config{})}).Routes() {
 		served = append(served, r.Method+" "+ginParam.ReplaceAllString(r.Path, "{$1}"))
 	}
 	sort.Strings(documented)

@@ -24,6 +24,7 @@ import (
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/httpx"
+	"github.com/signalgate/signalgate/internal/oidc"
 	"github.com/signalgate/signalgate/internal/openapi"
 	"github.com/signalgate/signalgate/internal/ops"
 	"github.com/signalgate/signalgate/internal/policy"
@@ -105,7 +106,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	sso, err := singleSignOn(cfg)
+	if err != nil {
+		return err
+	}
 	router := routes(routeDeps{
+		sso: sso,
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
 		policies: policySvc, settings: settingsSvc, sessions: sessions,
 	})
@@ -186,6 +192,7 @@ type routeDeps struct {
 	policies  *policy.Service
 	settings  *settings.Service
 	sessions  *auth.Sessions
+	sso       *oidc.Provider // nil when single sign-on is off
 }
 
 func routes(d routeDeps) *gin.Engine {
@@ -215,7 +222,24 @@ func routes(d routeDeps) *gin.Engine {
 	admin.RegisterIdentity(r, authn, d.authn)
 	admin.RegisterSettings(r, authn, d.settings)
 	admin.RegisterSessions(r, authn, d.sessions)
+	if d.sso != nil {
+		admin.RegisterOIDC(r, d.sso, d.sessions)
+	}
 	return r
+}
+
+// singleSignOn returns the OpenID Connect provider, or nil when no issuer
+// is configured.
+func singleSignOn(cfg config.Config) (*oidc.Provider, error) {
+	if cfg.OIDCIssuer == "" {
+		return nil, nil
+	}
+	roles, err := oidc.ParseRoleMap(cfg.OIDCRoles)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.EnvName("oidc-roles"), err)
+	}
+	return oidc.New(oidc.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		RedirectURL: cfg.OIDCRedirectURL, GroupsClaim: cfg.OIDCGroupsClaim, RoleMap: roles}), nil
 }
 
 // loadTLS reads the configured certificate and key, or returns nil when

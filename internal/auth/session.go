@@ -48,6 +48,9 @@ type SessionStore interface {
 	RecordLoginFailure(ctx context.Context, keys []string, now time.Time, window time.Duration, e audit.Entry) error
 	// ClearLoginFailures forgets key's failures.
 	ClearLoginFailures(ctx context.Context, key string) error
+	// UpsertExternalUser creates or updates a user signed in by an external
+	// issuer, giving it exactly roles, and returns its id.
+	UpsertExternalUser(ctx context.Context, name string, roles []Role, at time.Time) (int64, error)
 }
 
 // Sessions signs people in with a password and authenticates their cookie.
@@ -140,4 +143,27 @@ func (s *Sessions) Authenticate(ctx context.Context, secret string) (Principal, 
 func (s *Sessions) Logout(ctx context.Context, secret string, p Principal, requestID string) error {
 	e := audit.Entry{At: s.now().UTC(), Actor: p.User, Action: "logout", Target: "user:" + p.User, RequestID: requestID}
 	return s.store.DeleteSession(ctx, Digest(secret), e)
+}
+
+// LoginExternal opens a session for a user an external issuer vouched for
+// (single sign-on), with the roles its groups map to. It returns
+// errs.Forbidden when they map to none.
+func (s *Sessions) LoginExternal(ctx context.Context, name string, roles []Role, addr, requestID string) (string, Principal, error) {
+	if len(roles) == 0 {
+		return "", Principal{}, errs.E(errs.Forbidden, "signed in as %s, but none of your groups maps to a signalgate role: ask an admin", name)
+	}
+	now := s.now().UTC()
+	id, err := s.store.UpsertExternalUser(ctx, name, roles, now)
+	if err != nil {
+		return "", Principal{}, err
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	secret := base64.RawURLEncoding.EncodeToString(raw[:])
+	e := audit.Entry{At: now, Actor: name, Action: "login.sso", Target: "user:" + name, RequestID: requestID,
+		Detail: []byte(fmt.Sprintf(`{"addr":%q,"roles":%q}`, addr, fmt.Sprint(roles)))}
+	if err := s.store.CreateSession(ctx, Digest(secret), id, now, now.Add(SessionAbsolute), e); err != nil {
+		return "", Principal{}, err
+	}
+	return secret, Principal{UserID: id, User: name, Roles: roles}, nil
 }

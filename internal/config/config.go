@@ -26,6 +26,12 @@ type Config struct {
 	Node              string        `flag:"node" help:"name of this instance in the decision log (default: the host name)"`
 	TLSCert           string        `flag:"tls-cert" help:"PEM certificate file; with tls-key, serve HTTPS"`
 	TLSKey            string        `flag:"tls-key" secret:"true" help:"PEM private key file of tls-cert"`
+	OIDCIssuer        string        `flag:"oidc-issuer" help:"OpenID Connect issuer URL for single sign-on (empty: off)"`
+	OIDCClientID      string        `flag:"oidc-client-id" help:"client id registered with the issuer"`
+	OIDCClientSecret  string        `flag:"oidc-client-secret" secret:"true" help:"client secret registered with the issuer"`
+	OIDCRedirectURL   string        `flag:"oidc-redirect-url" help:"this server's callback, e.g. https://signalgate.example/admin/v1/login/oidc/callback"`
+	OIDCGroupsClaim   string        `flag:"oidc-groups-claim" help:"ID token claim listing the user's groups"`
+	OIDCRoles         string        `flag:"oidc-roles" help:"issuer groups to roles, e.g. privacy-admins=admin,policy-team=publisher"`
 	LogLevel          string        `flag:"log-level" help:"debug, info, warn or error"`
 	PrintConfig       bool          `flag:"print-config" help:"print the configuration (secrets masked) and exit"`
 }
@@ -40,6 +46,8 @@ func Default() Config {
 		EvalTimeout: 50 * time.Millisecond,
 		Node:        host,
 		LogLevel:    "info",
+
+		OIDCGroupsClaim: "groups",
 	}
 }
 
@@ -109,6 +117,10 @@ func (c Config) validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		problems = append(problems, fmt.Errorf("set both %s and %s to serve HTTPS, or neither", EnvName("tls-cert"), EnvName("tls-key")))
+	}
+	if c.OIDCIssuer != "" && (c.OIDCClientID == "" || c.OIDCRedirectURL == "" || c.OIDCRoles == "") {
+		problems = append(problems, fmt.Errorf("single sign-on needs %s, %s and %s besides %s",
+			EnvName("oidc-client-id"), EnvName("oidc-redirect-url"), EnvName("oidc-roles"), EnvName("oidc-issuer")))
 	}
 	if c.DataDir == "" {
 		problems = append(problems, fmt.Errorf("the data directory must not be empty (%s)", EnvName("data-dir")))

@@ -149,3 +149,26 @@ func (s *AuthStore) ClearLoginFailures(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// UpsertExternalUser creates the user if needed and gives it exactly roles:
+// the issuer's groups are the truth for single sign-on users.
+func (s *AuthStore) UpsertExternalUser(ctx context.Context, name string, roles []auth.Role, at time.Time) (int64, error) {
+	var id int64
+	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Raw(`INSERT INTO users (name, created_at) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`, name, at).Scan(&id).Error
+		if err != nil {
+			return fmt.Errorf("store user: %w", err)
+		}
+		if err := tx.Exec(`DELETE FROM user_roles WHERE user_id = ?`, id).Error; err != nil {
+			return err
+		}
+		for _, r := range roles {
+			if err := tx.Create(&userRoleRow{UserID: id, Role: string(r), GrantedAt: at}).Error; err != nil {
+				return fmt.Errorf("grant role: %w", err)
+			}
+		}
+		return nil
+	})
+	return id, err
+}
