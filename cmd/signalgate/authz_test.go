@@ -44,6 +44,9 @@ var access = map[string][]string{
 	"GET /admin/v1/revisions/:rev/diff/:other": {"admin", "publisher", "editor", "viewer"},
 	"POST /admin/v1/evaluate":                  {"admin", "publisher", "editor", "viewer"},
 	"GET /admin/v1/audit":                      {"admin", "publisher", "editor", "viewer"},
+	"GET /admin/v1/decisions":                  {"admin", "publisher", "editor", "viewer"},
+	"GET /admin/v1/decisions/:id":              {"admin", "publisher", "editor", "viewer"},
+	"POST /admin/v1/decisions/:id/replay":      {"admin", "publisher", "editor", "viewer"},
 	"GET /admin/v1/tokens":                     {"admin", "publisher", "editor", "viewer"},
 	"POST /admin/v1/tokens":                    {"admin", "publisher", "editor", "viewer"},
 	"DELETE /admin/v1/tokens/:id":              {"admin", "publisher", "editor", "viewer"},
@@ -51,7 +54,7 @@ var access = map[string][]string{
 	"POST /admin/v1/users":                     {"admin"},
 }
 
-var concrete = strings.NewReplacer(":rev", "r1", ":other", "r1", ":id", "no-such-token", "*path", "signalgate/decision")
+var concrete = strings.NewReplacer(":rev", "r1", ":other", "r1", ":id", "no-such-id", "*path", "signalgate/decision")
 
 // TestAuthorizationMatrix walks every registered route with no token and
 // with a token of each role.

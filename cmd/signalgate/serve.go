@@ -28,6 +28,7 @@ import (
 	"github.com/signalgate/signalgate/internal/openapi"
 	"github.com/signalgate/signalgate/internal/ops"
 	"github.com/signalgate/signalgate/internal/policy"
+	"github.com/signalgate/signalgate/internal/replay"
 	"github.com/signalgate/signalgate/internal/settings"
 	"github.com/signalgate/signalgate/internal/store"
 	"github.com/signalgate/signalgate/policies"
@@ -111,7 +112,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	router := routes(routeDeps{
-		sso: sso,
+		sso: sso, replays: replay.NewService(dbs.app.LogReader(), policySvc, cfg.EvalTimeout),
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
 		policies: policySvc, settings: settingsSvc, sessions: sessions,
 	})
@@ -193,6 +194,7 @@ type routeDeps struct {
 	settings  *settings.Service
 	sessions  *auth.Sessions
 	sso       *oidc.Provider // nil when single sign-on is off
+	replays   *replay.Service
 }
 
 func routes(d routeDeps) *gin.Engine {
@@ -222,6 +224,7 @@ func routes(d routeDeps) *gin.Engine {
 	admin.RegisterIdentity(r, authn, d.authn)
 	admin.RegisterSettings(r, authn, d.settings)
 	admin.RegisterSessions(r, authn, d.sessions)
+	admin.RegisterDecisions(r, authn, d.db.LogReader(), d.replays)
 	if d.sso != nil {
 		admin.RegisterOIDC(r, d.sso, d.sessions)
 	}
