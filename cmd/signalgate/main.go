@@ -49,6 +49,7 @@ Usage:
       (push, pull, revisions, activate take --server URL and --token T,
        or SIGNALGATE_SERVER and SIGNALGATE_TOKEN)
   signalgate audit verify [flags]     check the admin audit trail's hash chain
+  signalgate audit replay --from T [--to T]   replay logged decisions, report mismatches
   signalgate user create --name N --role R [--role R2]   (password from SIGNALGATE_NEW_PASSWORD)
   signalgate token create --user U --name N --role R [--expires-in-days D]   prints the token once
   signalgate version                  print the version

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -100,9 +101,18 @@ func TestSearchAndReplay(t *testing.T) {
 			t.Errorf("replay %s: %d %s", id, resp.StatusCode, body)
 		}
 	}
+	env := map[string]string{"SIGNALGATE_DATABASE_URL": s.db.URL, "SIGNALGATE_DATA_DIR": t.TempDir(), "SIGNALGATE_LOG_LEVEL": "error"}
+	out, errOut, err := runCLI(t, env, "audit", "replay", "--from", "2020-01-01T00:00:00Z")
+	if err != nil || !strings.Contains(out, "31 decisions replayed, 0 mismatched") {
+		t.Errorf("audit replay: %v %s %s", err, out, errOut)
+	}
 	if _, err := s.db.Pool.Exec(context.Background(),
 		`UPDATE decision_logs SET result = '{"allow": true, "reasons": []}' WHERE decision_id = $1`, ids[1]); err != nil {
 		t.Fatal(err)
+	}
+	out, _, err = runCLI(t, env, "audit", "replay", "--from", "2020-01-01T00:00:00Z")
+	if !errors.Is(err, errExit1) || !strings.Contains(out, "MISMATCH "+ids[1]) || !strings.Contains(out, "1 mismatched") {
+		t.Errorf("audit replay after an edit: %v %s", err, out)
 	}
 	if resp, body := s.do(t, "POST", "/admin/v1/decisions/"+ids[1]+"/replay", s.token, nil); resp.StatusCode != 200 || !strings.Contains(string(body), `"match":false`) {
 		t.Errorf("replay of an altered row: %d %s", resp.StatusCode, body)
