@@ -175,14 +175,9 @@ func (s *PolicyStore) SaveDraft(ctx context.Context, d policy.Draft, ifMatch str
 		return err
 	}
 	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_draft'))`).Error; err != nil {
-			return err
-		}
-		var current string
-		err := tx.Raw(`SELECT coalesce((SELECT content_hash FROM policy_draft),
-			(SELECT r.content_hash FROM policy_revisions r JOIN active_revision a ON a.revision = r.revision), '')`).Scan(&current).Error
+		current, err := lockDraft(tx)
 		if err != nil {
-			return fmt.Errorf("read the draft's hash: %w", err)
+			return err
 		}
 		if current != ifMatch {
 			return errs.E(errs.PreconditionFailed, "the draft changed since you read it (it is now %s): reload it and apply your change again", current)
@@ -194,6 +189,21 @@ func (s *PolicyStore) SaveDraft(ctx context.Context, d policy.Draft, ifMatch str
 		e.BeforeHash, e.AfterHash = current, d.ContentHash
 		return appendAudit(tx, e)
 	})
+}
+
+// lockDraft takes the draft's lock for the transaction and returns its
+// content hash: the saved draft's, else the active revision's.
+func lockDraft(tx *gorm.DB) (string, error) {
+	if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_draft'))`).Error; err != nil {
+		return "", err
+	}
+	var current string
+	err := tx.Raw(`SELECT coalesce((SELECT content_hash FROM policy_draft),
+		(SELECT r.content_hash FROM policy_revisions r JOIN active_revision a ON a.revision = r.revision), '')`).Scan(&current).Error
+	if err != nil {
+		return "", fmt.Errorf("read the draft's hash: %w", err)
+	}
+	return current, nil
 }
 
 // Publish stores rev as the next revision, moves the active pointer to it
@@ -351,14 +361,9 @@ func (approvalRow) TableName() string { return "policy_approvals" }
 // errs.Forbidden when approver saved the draft since the last publish.
 func (s *PolicyStore) Approve(ctx context.Context, hash, approver string, at time.Time, e audit.Entry) error {
 	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_draft'))`).Error; err != nil {
-			return err
-		}
-		var current string
-		err := tx.Raw(`SELECT coalesce((SELECT content_hash FROM policy_draft),
-			(SELECT r.content_hash FROM policy_revisions r JOIN active_revision a ON a.revision = r.revision), '')`).Scan(&current).Error
+		current, err := lockDraft(tx)
 		if err != nil {
-			return fmt.Errorf("read the draft's hash: %w", err)
+			return err
 		}
 		if current != hash {
 			return errs.E(errs.Conflict, "the draft is now %s, not %s: review the current draft and approve its hash", current, hash)
