@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -240,12 +239,7 @@ func (s *AuthStore) Users(ctx context.Context) ([]auth.User, error) {
 	}
 	out := make([]auth.User, len(rows))
 	for i, r := range rows {
-		out[i] = auth.User{ID: r.ID, Name: r.Name, CreatedAt: r.CreatedAt, Disabled: r.DisabledAt != nil}
-		for _, role := range strings.Split(r.Roles, ",") {
-			if role != "" {
-				out[i].Roles = append(out[i].Roles, auth.Role(role))
-			}
-		}
+		out[i] = auth.User{ID: r.ID, Name: r.Name, CreatedAt: r.CreatedAt, Disabled: r.DisabledAt != nil, Roles: splitRoles(r.Roles)}
 	}
 	return out, nil
 }
