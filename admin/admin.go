@@ -17,6 +17,7 @@ import (
 	"github.com/signalgate/signalgate/internal/auth"
 	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/httpx"
+	"github.com/signalgate/signalgate/internal/impact"
 	"github.com/signalgate/signalgate/internal/policy"
 	"github.com/signalgate/signalgate/internal/strictjson"
 )
@@ -45,8 +46,8 @@ type Policies interface {
 }
 
 // Register mounts the admin API on r behind authn.
-func Register(r gin.IRouter, authn gin.HandlerFunc, p Policies, trail audit.Store) {
-	h := handler{p: p, trail: trail}
+func Register(r gin.IRouter, authn gin.HandlerFunc, p Policies, trail audit.Store, impacts impact.Store) {
+	h := handler{p: p, trail: trail, impacts: impacts}
 	g := r.Group("/admin/v1", authn)
 	g.GET("/draft", httpx.Require(auth.Viewer), h.getDraft)
 	g.PUT("/draft", httpx.Require(auth.Editor), h.putDraft)
@@ -62,8 +63,9 @@ func Register(r gin.IRouter, authn gin.HandlerFunc, p Policies, trail audit.Stor
 }
 
 type handler struct {
-	p     Policies
-	trail audit.Store
+	p       Policies
+	trail   audit.Store
+	impacts impact.Store
 }
 
 func actor(c *gin.Context) policy.Actor {
@@ -160,7 +162,8 @@ func (h handler) publish(c *gin.Context) {
 		httpx.WriteError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, publishResponse{Revision: rev.ID(), ContentHash: rev.ContentHash, Active: activate})
+	c.JSON(http.StatusCreated, publishResponse{Revision: rev.ID(), ContentHash: rev.ContentHash, Active: activate,
+		Impact: latestImpact(c.Request.Context(), h.impacts, rev.ContentHash, time.Now())})
 }
 
 func (h handler) revisions(c *gin.Context) {

@@ -91,6 +91,9 @@ type publishResponse struct {
 	Revision    string `json:"revision"`
 	ContentHash string `json:"content_hash"`
 	Active      bool   `json:"active"`
+	// Impact is the latest impact analysis of the published content, if any
+	// ran: what the publisher was shown, or should have looked at.
+	Impact *impactResponse `json:"impact"`
 }
 
 type revisionResponse struct {

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os/user"
+	"strings"
 	"time"
 
 	"github.com/signalgate/signalgate/internal/audit"
@@ -12,6 +14,7 @@ import (
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/errs"
+	"github.com/signalgate/signalgate/internal/masking"
 	"github.com/signalgate/signalgate/internal/policy"
 	"github.com/signalgate/signalgate/internal/replay"
 	"github.com/signalgate/signalgate/internal/settings"
@@ -19,12 +22,14 @@ import (
 
 // auditCmd runs `signalgate audit verify|replay`.
 func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "verify" && args[0] != "replay") {
-		fmt.Fprintln(stderr, "usage: signalgate audit verify | signalgate audit replay --from T --to T")
+	switch {
+	case len(args) == 0 || (args[0] != "verify" && args[0] != "replay" && args[0] != "erase-subject"):
+		fmt.Fprintln(stderr, "usage: signalgate audit verify | replay --from T --to T | erase-subject ID")
 		return errExit1
-	}
-	if args[0] == "replay" {
+	case args[0] == "replay":
 		return auditReplay(ctx, args[1:], getenv, stdout, stderr)
+	case args[0] == "erase-subject":
+		return auditErase(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, _, err := config.Load("signalgate audit verify", args[1:], getenv, stderr)
 	if err != nil {
@@ -79,42 +84,88 @@ func auditReplay(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
-	revisions := policy.NewService(dbs.app.Policies(), settings.NewService(dbs.app.Settings(), nil), engine.New(cfg.EvalTimeout), newLogger(io.Discard, "error"), nil)
-	rp := replay.NewService(dbs.app.LogReader(), revisions, cfg.EvalTimeout)
-	checked, mismatches, skipped, report := 0, 0, 0, 10000
-	for {
-		page, err := decisionlog.Search(ctx, dbs.app.LogReader(), f)
-		if err != nil {
+	policies := policy.NewService(dbs.app.Policies(), settings.NewService(dbs.app.Settings(), nil), engine.New(cfg.EvalTimeout), newLogger(io.Discard, "error"), nil)
+	rp := replay.NewService(dbs.app.LogReader(), policies, cfg.EvalTimeout)
+	checked, mismatches, masked, skipped := 0, 0, 0, 0
+	f.Limit = 0
+	err = dbs.app.LogReader().Each(ctx, f, func(e *decisionlog.Entry) error {
+		res, err := rp.ReplayEntry(ctx, *e, "")
+		switch {
+		case errs.CodeOf(err) == errs.Unprocessable:
+			skipped++ // decided by a revision published elsewhere (an agent's bundle)
+			return nil
+		case err != nil:
 			return err
 		}
-		for _, e := range page.Entries {
-			res, err := rp.Replay(ctx, e.DecisionID)
-			switch {
-			case errs.CodeOf(err) == errs.Unprocessable:
-				skipped++ // decided by a revision published elsewhere (an agent's bundle)
-				continue
-			case err != nil:
-				return err
-			}
-			checked++
-			if !res.Match {
-				mismatches++
-				fmt.Fprintf(stdout, "MISMATCH %s %s %s: logged %s, replayed %s\n", e.DecisionID, e.DecidedAt.Format(time.RFC3339Nano), e.Revision, e.Result, res.Replayed)
-			}
-		}
-		if checked >= report { // long ranges show progress
+		checked++
+		if checked%10000 == 0 { // long ranges show progress
 			fmt.Fprintf(stderr, "replayed %d decisions...\n", checked)
-			report += 10000
 		}
-		if page.Next == "" {
-			break
+		switch {
+		case !res.Match && res.MaskedRead:
+			masked++
+			fmt.Fprintf(stdout, "MASKED %s %s %s: the policy reads masked input %v; logged %s, replayed %s\n",
+				e.DecisionID, e.DecidedAt.Format(time.RFC3339Nano), e.Revision, e.Masked, e.Result, res.Replayed)
+		case !res.Match:
+			mismatches++
+			fmt.Fprintf(stdout, "MISMATCH %s %s %s: logged %s, replayed %s\n", e.DecisionID, e.DecidedAt.Format(time.RFC3339Nano), e.Revision, e.Result, res.Replayed)
 		}
-		cur, _ := decisionlog.ParseCursor(page.Next)
-		f.After = &cur
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "%d decisions replayed, %d mismatched, %d skipped (not decided by a local revision)\n", checked, mismatches, skipped)
+	fmt.Fprintf(stdout, "%d decisions replayed, %d mismatched, %d differ because the policy reads masked input, %d skipped (not decided by a local revision)\n",
+		checked, mismatches, masked, skipped)
 	if mismatches > 0 {
 		return errExit1
 	}
 	return nil
+}
+
+// auditErase anonymises one data subject's decisions: `signalgate audit
+// erase-subject ID`. The id is matched as given and as masking stores it.
+func auditErase(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: signalgate audit erase-subject ID [flags]")
+		return errExit1
+	}
+	id := args[0]
+	cfg, _, err := config.Load("signalgate audit erase-subject", args[1:], getenv, stderr)
+	if err != nil {
+		return err
+	}
+	dbs, err := openDatabases(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
+	s, err := settings.NewService(dbs.owner.Settings(), nil).Get(ctx)
+	if err != nil {
+		return err
+	}
+	key, err := dbs.owner.MaskingKey(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := masking.New(s.Masking, key)
+	if err != nil {
+		return err
+	}
+	actor := "cli:" + currentUser()
+	n, err := dbs.owner.EraseSubject(ctx, m.SubjectIDs(id), m.Hash(id), actor)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "subject erased from %d decisions (recorded in the audit trail as %s)\n", n, m.Hash(id))
+	return nil
+}
+
+// currentUser names the operating-system user running a command, for the
+// audit trail of changes made with direct database access.
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
 }

@@ -24,6 +24,8 @@ import (
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/httpx"
+	"github.com/signalgate/signalgate/internal/impact"
+	"github.com/signalgate/signalgate/internal/masking"
 	"github.com/signalgate/signalgate/internal/oidc"
 	"github.com/signalgate/signalgate/internal/openapi"
 	"github.com/signalgate/signalgate/internal/ops"
@@ -102,6 +104,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	defer writer.Close()
 	decisions := decision.NewService(eng, writer, cfg.Node, nil, reg)
+	masks := &masking.Current{}
+	if err := watchMasks(ctx, dbs.app, settingsSvc, masks, log); err != nil {
+		return err
+	}
+	decisions.MaskWith(masks)
+	impacts := impact.NewRunner(ctx, dbs.app.ImpactJobs(), dbs.app.LogReader(), policySvc, eng, cfg.Node, log)
+	defer impacts.Wait()
 
 	doc, err := openapi.JSON()
 	if err != nil {
@@ -114,7 +123,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	router := routes(routeDeps{
 		sso: sso, replays: replay.NewService(dbs.app.LogReader(), policySvc, cfg.EvalTimeout),
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
-		policies: policySvc, settings: settingsSvc, sessions: sessions,
+		policies: policySvc, settings: settingsSvc, sessions: sessions, masks: masks, impacts: impacts,
 	})
 
 	tlsConfig, err := loadTLS(cfg)
@@ -135,13 +144,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         tlsConfig,
 	}
-	go every(ctx, time.Hour, func(ctx context.Context) {
-		if n, err := dbs.owner.EnsurePartitions(ctx, partitionDaysAhead); err != nil {
-			log.Warn("partition upkeep failed", "err", err)
-		} else if n > 0 {
-			log.Info("decision log partitions created", "count", n)
-		}
-	})
+	startUpkeep(ctx, dbs.owner, settingsSvc, log)
 	go every(ctx, time.Minute, func(ctx context.Context) {
 		if err := authn.FlushLastUse(ctx); err != nil {
 			log.Warn("token last use", "err", err)
@@ -195,6 +198,8 @@ type routeDeps struct {
 	sessions  *auth.Sessions
 	sso       *oidc.Provider // nil when single sign-on is off
 	replays   *replay.Service
+	masks     *masking.Current
+	impacts   *impact.Runner
 }
 
 func routes(d routeDeps) *gin.Engine {
@@ -220,11 +225,14 @@ func routes(d routeDeps) *gin.Engine {
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", d.openapi) })
 	r.GET("/metrics", authn, ops.Metrics(d.reg))
 	api.Register(r, authn, d.decisions)
-	admin.Register(r, authn, d.policies, d.db.Audit())
+	admin.Register(r, authn, d.policies, d.db.Audit(), d.db.ImpactJobs())
 	admin.RegisterIdentity(r, authn, d.authn)
 	admin.RegisterSettings(r, authn, d.settings)
 	admin.RegisterSessions(r, authn, d.sessions)
-	admin.RegisterDecisions(r, authn, d.db.LogReader(), d.replays)
+	admin.RegisterDecisions(r, authn, admin.Audits{Log: d.db.LogReader(), Stats: d.db.Stats(), Replays: d.replays,
+		Masks: d.masks, Trail: d.db.Audit()})
+	admin.RegisterCoverage(r, authn, d.db.Stats(), d.policies, time.Now)
+	admin.RegisterImpact(r, authn, d.impacts, d.db.ImpactJobs(), time.Now)
 	if d.sso != nil {
 		admin.RegisterOIDC(r, d.sso, d.sessions)
 	}

@@ -172,43 +172,10 @@ func appendResult(b []byte, r engine.Result) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"code":`...)
-		b = appendString(b, reason.Code)
+		b = decisionlog.AppendString(b, reason.Code)
 		b = append(b, `,"detail":`...)
-		b = appendString(b, reason.Detail)
+		b = decisionlog.AppendString(b, reason.Detail)
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD so
-// the log never receives bytes jsonb refuses.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == 0:
-				b = append(b, "\ufffd"...) // jsonb refuses NUL
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, "\ufffd"...)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
 }

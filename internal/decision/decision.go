@@ -18,6 +18,7 @@ import (
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/errs"
+	"github.com/signalgate/signalgate/internal/masking"
 )
 
 // MaxBatch is the most inputs one batch may carry.
@@ -52,6 +53,7 @@ type Service struct {
 	log    *decisionlog.Writer
 	node   string
 	now    func() time.Time
+	masks  *masking.Current
 
 	decisions *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
@@ -139,8 +141,39 @@ func (s *Service) DecideBatch(ctx context.Context, client string, ins []Input) (
 	return outs, nil
 }
 
+// MaskWith makes every following entry pass through the masker in force in
+// c before it is logged.
+func (s *Service) MaskWith(c *masking.Current) { s.masks = c }
+
 func (s *Service) entry(client string, in Input, d engine.Decision, at time.Time) (decisionlog.Entry, Outcome) {
-	id := newID()
+	e, out := Record(newID(), client, s.node, in, d, at)
+	s.mask(&e, in.Value)
+	return e, out
+}
+
+// mask applies the masking rules to the entry's input and filter columns.
+// It runs after the evaluation: masking never changes what was decided.
+func (s *Service) mask(e *decisionlog.Entry, input ast.Value) {
+	m := s.masks.Load()
+	if m == nil || input == nil {
+		return
+	}
+	masked, paths := m.Mask(input)
+	if len(paths) == 0 {
+		return
+	}
+	b, err := valueJSON(masked)
+	if err != nil {
+		// The input was JSON a moment ago; never store it unmasked.
+		b, paths = []byte(`{}`), []string{"/input"}
+	}
+	e.Input, e.Masked = b, paths
+	fillColumns(e, masked)
+}
+
+// Record builds the log entry and the answer of decision d about input in,
+// made on node for client: the one place a native decision's row is shaped.
+func Record(id uuid.UUID, client, node string, in Input, d engine.Decision, at time.Time) (decisionlog.Entry, Outcome) {
 	result := appendResult(nil, d.Result)
 	allow := d.Result.Allow
 	codes := make([]string, 0, len(d.Result.Reasons))
@@ -150,7 +183,7 @@ func (s *Service) entry(client string, in Input, d engine.Decision, at time.Time
 	e := decisionlog.Entry{
 		DecisionID: id, DecidedAt: at, Path: engine.DecisionPath,
 		Input: bytes.Clone(in.Raw), Result: result, Allow: &allow, ReasonCodes: dedupe(codes),
-		Revision: d.Revision, Client: client, Node: s.node, EvalNS: d.EvalNS,
+		Revision: d.Revision, Client: client, Node: node, EvalNS: d.EvalNS,
 	}
 	fillColumns(&e, in.Value)
 	return e, Outcome{DecisionID: id.String(), Revision: d.Revision, Result: result}
@@ -192,6 +225,7 @@ func (s *Service) Query(ctx context.Context, client string, path []string, in *I
 	if in != nil {
 		e.Input = bytes.Clone(in.Raw)
 		fillColumns(&e, in.Value)
+		s.mask(&e, in.Value)
 	}
 	outcome := "deny"
 	switch {

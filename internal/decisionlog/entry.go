@@ -26,6 +26,7 @@ type Entry struct {
 	Client      string
 	Node        string
 	EvalNS      int64
+	Masked      []string // JSON pointers of the input values masked before storage
 }
 
 // Sink stores batches of entries durably. Write returns only once every

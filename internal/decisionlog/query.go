@@ -14,12 +14,14 @@ import (
 
 // Filter selects logged decisions; zero fields select everything.
 type Filter struct {
-	From, To                                                   time.Time // decided_at in [From, To)
-	Allow                                                      *bool
-	Reason, Region, Source, Purpose, Revision, Subject, Client string
-	DecisionID                                                 *uuid.UUID
-	After                                                      *Cursor // keyset paging: rows strictly older
-	Limit                                                      int
+	From, To                                          time.Time // decided_at in [From, To)
+	Allow                                             *bool
+	Reason, Region, Source, Purpose, Revision, Client string
+	Path                                              string
+	Subjects                                          []string // any of: an id as given and as masked
+	DecisionID                                        *uuid.UUID
+	After                                             *Cursor // keyset paging: rows strictly older
+	Limit                                             int
 }
 
 // Cursor is a position in the newest-first order.
@@ -55,6 +57,13 @@ type Reader interface {
 	Search(ctx context.Context, f Filter) ([]Entry, error)
 	// Get returns the entry with id, or an errs.NotFound error.
 	Get(ctx context.Context, id uuid.UUID) (Entry, error)
+	// Each calls fn with every entry matching f (at most f.Limit when it is
+	// positive), newest first, reading as it goes: memory stays flat however
+	// many match. The entry passed to fn is reused; fn copies what it keeps.
+	// An error from fn stops the scan and is returned.
+	Each(ctx context.Context, f Filter, fn func(*Entry) error) error
+	// Count returns how many entries match f (at most f.Limit when positive).
+	Count(ctx context.Context, f Filter) (int64, error)
 }
 
 // MaxPage bounds one page of results.

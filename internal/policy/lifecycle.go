@@ -215,20 +215,30 @@ func (s *Service) Evaluate(ctx context.Context, input ast.Value, target string, 
 	if target == "" {
 		target = DraftName
 	}
-	c, err := s.contentOf(ctx, target)
+	compiled, err := s.Compile(ctx, target)
 	if err != nil {
 		return Evaluation{}, err
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	return Evaluation{Target: target, At: at, Explanation: compiled.Explain(ctx, input, at, s.engine.Timeout())}, nil
+}
+
+// Compile compiles target, a revision identifier or "draft". It returns a
+// *ValidationError (errs.Unprocessable) when the target does not compile.
+func (s *Service) Compile(ctx context.Context, target string) (*engine.Policy, error) {
+	c, err := s.contentOf(ctx, target)
+	if err != nil {
+		return nil, err
 	}
 	compiled, err := engine.Compile(ctx, target, c.EngineContent())
 	if err != nil {
 		var ce engine.CompileErrors
 		if errors.As(err, &ce) {
-			return Evaluation{}, errs.Wrap(errs.Unprocessable, &ValidationError{Report: Report{Errors: problems(err)}}, target+" does not compile")
+			return nil, errs.Wrap(errs.Unprocessable, &ValidationError{Report: Report{Errors: problems(err)}}, target+" does not compile")
 		}
-		return Evaluation{}, err
+		return nil, err
 	}
-	at = at.UTC().Truncate(time.Microsecond)
-	return Evaluation{Target: target, At: at, Explanation: compiled.Explain(ctx, input, at, s.engine.Timeout())}, nil
+	return compiled, nil
 }
 
 // Approve approves the draft whose content hash is hash, for four-eyes

@@ -170,3 +170,18 @@ type Draft struct {
 	UpdatedAt   time.Time
 	UpdatedBy   string // empty when the draft is the active revision, unsaved
 }
+
+// TopicCategories returns the taxonomy of the data document: topic slugs
+// (lowercase) mapped to the category each belongs to, from
+// data.targeting.topic_categories; empty when the data has none.
+func (c Content) TopicCategories() map[string]string {
+	out := map[string]string{}
+	targeting, _ := c.Data["targeting"].(map[string]any)
+	topics, _ := targeting["topic_categories"].(map[string]any)
+	for topic, cat := range topics {
+		if s, ok := cat.(string); ok {
+			out[strings.ToLower(topic)] = s
+		}
+	}
+	return out
+}

@@ -18,20 +18,24 @@ import (
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/errs"
+	"github.com/signalgate/signalgate/internal/masking"
 	"github.com/signalgate/signalgate/internal/policy"
 	"github.com/signalgate/signalgate/internal/strictjson"
 )
 
-// Revisions reads published revisions.
-type Revisions interface {
-	Revision(ctx context.Context, id string) (policy.Revision, error)
+// Compiler compiles revisions and the draft.
+type Compiler interface {
+	// Compile compiles a revision identifier, or "draft".
+	Compile(ctx context.Context, target string) (*engine.Policy, error)
+	// ActiveID is the identifier of the active revision.
+	ActiveID() string
 }
 
 // Service replays logged decisions.
 type Service struct {
-	log     decisionlog.Reader
-	revs    Revisions
-	timeout time.Duration
+	log      decisionlog.Reader
+	compiler Compiler
+	timeout  time.Duration
 
 	mu       sync.Mutex
 	compiled map[string]*engine.Policy
@@ -40,9 +44,9 @@ type Service struct {
 // maxCompiled bounds the revisions kept compiled for replays.
 const maxCompiled = 16
 
-// NewService returns a Service reading the log and revisions.
-func NewService(log decisionlog.Reader, revs Revisions, timeout time.Duration) *Service {
-	return &Service{log: log, revs: revs, timeout: timeout, compiled: map[string]*engine.Policy{}}
+// NewService returns a Service reading the log and compiling with c.
+func NewService(log decisionlog.Reader, c Compiler, timeout time.Duration) *Service {
+	return &Service{log: log, compiler: c, timeout: timeout, compiled: map[string]*engine.Policy{}}
 }
 
 // Result is a replay's outcome.
@@ -50,16 +54,36 @@ type Result struct {
 	Entry    decisionlog.Entry
 	Replayed json.RawMessage // nil when the replayed document is undefined
 	Match    bool
+	// MaskedRead is true when the stored input has masked values and the
+	// policy's answer depends on them: a mismatch may then come from the
+	// masking, not from the log.
+	MaskedRead bool
+	// Also is the same input under another target, when one was asked for.
+	Also *Other
 }
 
-// Replay re-evaluates decision id. It returns errs.NotFound for an unknown
-// decision, errs.Unprocessable when its revision is not one this deployment
-// published (e.g. an agent's bundle).
-func (s *Service) Replay(ctx context.Context, id uuid.UUID) (Result, error) {
+// Other is a logged input decided under another target.
+type Other struct {
+	Target   string // "active", "draft" or a revision identifier, as asked
+	Revision string // the revision it named, or "draft"
+	Result   json.RawMessage
+	Same     bool // the same result as the logged one
+}
+
+// Replay re-evaluates decision id, and also under target when it is not
+// empty ("active", "draft" or a revision identifier). It returns
+// errs.NotFound for an unknown decision, errs.Unprocessable when its
+// revision is not one this deployment published (e.g. an agent's bundle).
+func (s *Service) Replay(ctx context.Context, id uuid.UUID, also string) (Result, error) {
 	e, err := s.log.Get(ctx, id)
 	if err != nil {
 		return Result{}, err
 	}
+	return s.ReplayEntry(ctx, e, also)
+}
+
+// ReplayEntry is Replay for an entry already read.
+func (s *Service) ReplayEntry(ctx context.Context, e decisionlog.Entry, also string) (Result, error) {
 	p, err := s.policy(ctx, e.Revision)
 	if err != nil {
 		return Result{}, err
@@ -68,27 +92,63 @@ func (s *Service) Replay(ctx context.Context, id uuid.UUID) (Result, error) {
 	if e.Input != nil {
 		input, err = strictjson.Parse(e.Input, strictjson.Limits{MaxDepth: 64, MaxWidth: 1 << 20})
 		if err != nil {
-			return Result{}, fmt.Errorf("logged input of %s: %w", id, err)
+			return Result{}, fmt.Errorf("logged input of %s: %w", e.DecisionID, err)
 		}
 	}
-	var replayed []byte
-	if e.Path == engine.DecisionPath {
-		d := p.Decide(ctx, input, e.DecidedAt, s.timeout)
-		replayed, err = json.Marshal(d.Result)
-	} else {
-		var qr engine.QueryResult
-		qr, err = p.Query(ctx, splitPath(e.Path), input, e.DecidedAt, s.timeout)
-		if err == nil && qr.Value != nil {
-			var v any
-			if v, err = ast.JSON(qr.Value); err == nil {
-				replayed, err = json.Marshal(v)
-			}
+	replayed, err := s.eval(ctx, p, e, input)
+	if err != nil {
+		return Result{}, fmt.Errorf("replay %s: %w", e.DecisionID, err)
+	}
+	res := Result{Entry: e, Replayed: replayed, Match: sameJSON(e.Result, replayed)}
+	if len(e.Masked) > 0 && input != nil {
+		probed, err := s.eval(ctx, p, e, masking.Probe(input, e.Masked))
+		res.MaskedRead = err != nil || !sameJSON(probed, replayed)
+	}
+	if also != "" {
+		if res.Also, err = s.also(ctx, also, e, input); err != nil {
+			return Result{}, err
 		}
+	}
+	return res, nil
+}
+
+func (s *Service) also(ctx context.Context, target string, e decisionlog.Entry, input ast.Value) (*Other, error) {
+	rev := target
+	if target == "active" {
+		rev = s.compiler.ActiveID()
+	}
+	var p *engine.Policy
+	var err error
+	if rev == policy.DraftName {
+		p, err = s.compiler.Compile(ctx, rev) // the draft changes: never cached
+	} else {
+		p, err = s.policy(ctx, rev)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("replay %s: %w", id, err)
+		return nil, err
 	}
-	return Result{Entry: e, Replayed: replayed, Match: sameJSON(e.Result, replayed)}, nil
+	out, err := s.eval(ctx, p, e, input)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s under %s: %w", e.DecisionID, rev, err)
+	}
+	return &Other{Target: target, Revision: rev, Result: out, Same: sameJSON(e.Result, out)}, nil
+}
+
+// eval decides input at e's path with time pinned to e's decision time.
+func (s *Service) eval(ctx context.Context, p *engine.Policy, e decisionlog.Entry, input ast.Value) ([]byte, error) {
+	if e.Path == engine.DecisionPath {
+		d := p.Decide(ctx, input, e.DecidedAt, s.timeout)
+		return json.Marshal(d.Result)
+	}
+	qr, err := p.Query(ctx, splitPath(e.Path), input, e.DecidedAt, s.timeout)
+	if err != nil || qr.Value == nil {
+		return nil, err
+	}
+	v, err := ast.JSON(qr.Value)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }
 
 func splitPath(p string) []string {
@@ -108,11 +168,7 @@ func (s *Service) policy(ctx context.Context, rev string) (*engine.Policy, error
 	if _, err := policy.ParseID(rev); err != nil {
 		return nil, errs.E(errs.Unprocessable, "revision %q was not published here, so it cannot be replayed", rev)
 	}
-	r, err := s.revs.Revision(ctx, rev)
-	if err != nil {
-		return nil, err
-	}
-	p, err = engine.Compile(ctx, rev, r.Content.EngineContent())
+	p, err := s.compiler.Compile(ctx, rev)
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", rev, err)
 	}

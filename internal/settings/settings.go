@@ -10,6 +10,7 @@ import (
 
 	"github.com/signalgate/signalgate/internal/audit"
 	"github.com/signalgate/signalgate/internal/errs"
+	"github.com/signalgate/signalgate/internal/masking"
 )
 
 // Settings is the whole settings document.
@@ -18,6 +19,31 @@ type Settings struct {
 	// content before it can be published. Off by default; recommended in
 	// production.
 	FourEyes bool `json:"four_eyes"`
+	// RetentionDays is how long decisions are kept: daily partitions wholly
+	// older than this are dropped. 0 keeps them forever.
+	RetentionDays int `json:"retention_days"`
+	// Masking rules apply to every decision input before it is stored.
+	Masking []masking.Rule `json:"masking"`
+}
+
+// DefaultRetentionDays is the retention of a deployment that never set one.
+const DefaultRetentionDays = 90
+
+// Defaults is the settings document of a deployment that never saved one;
+// fields missing from a saved document keep these values.
+func Defaults() Settings {
+	return Settings{RetentionDays: DefaultRetentionDays, Masking: []masking.Rule{}}
+}
+
+// Validate returns an errs.Invalid error for a document that cannot be saved.
+func (s Settings) Validate() error {
+	if s.RetentionDays < 0 || s.RetentionDays > 36500 {
+		return errs.E(errs.Invalid, "retention_days %d: use 0 (keep forever) to 36500", s.RetentionDays)
+	}
+	if s.Masking == nil {
+		return errs.E(errs.Invalid, "masking: use a list of rules, [] for none")
+	}
+	return masking.Validate(s.Masking)
 }
 
 // Store keeps the document.
@@ -56,6 +82,9 @@ func (s *Service) Update(ctx context.Context, actor, requestID string, patch []b
 	next := cur
 	if err := decodeStrict(patch, &next); err != nil {
 		return Settings{}, errs.E(errs.Invalid, "settings: %v", err)
+	}
+	if err := next.Validate(); err != nil {
+		return Settings{}, err
 	}
 	after, _ := json.Marshal(next)
 	detail, _ := json.Marshal(map[string]json.RawMessage{"before": before, "after": after})

@@ -20,7 +20,7 @@ var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 const (
 	textOID   = 25
 	jsonbV1   = 1
-	logFields = 15
+	logFields = 16
 )
 
 // encodeCopy appends entries as a complete binary COPY stream to buf.
@@ -81,6 +81,7 @@ func encodeCopy(buf *bytes.Buffer, entries []decisionlog.Entry) {
 		text(e.Node)
 		i32(8)
 		i64(e.EvalNS)
+		textArray(buf, e.Masked, i32)
 	}
 	i16(-1)
 }

@@ -20,7 +20,7 @@ func (db *DB) LogSink() *LogSink { return &LogSink{db: db} }
 
 // copyLogSQL names the columns in the order encodeCopy writes them.
 const copyLogSQL = `COPY decision_logs (decision_id, decided_at, path, input, result, allow, reason_codes,
-	source, purpose, region, subject, revision, client, node, eval_ns) FROM STDIN (FORMAT binary)`
+	source, purpose, region, subject, revision, client, node, eval_ns, masked) FROM STDIN (FORMAT binary)`
 
 var copyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 

@@ -22,6 +22,15 @@ var _ policy.Notifier = (*DB)(nil)
 // since notifications sent while it was down are lost. It blocks until ctx
 // is done; the connection is its own, outside the pool.
 func (db *DB) ListenActive(ctx context.Context, onChange func(context.Context)) error {
+	return db.listen(ctx, ActiveChannel, "policy changes", onChange)
+}
+
+// ListenSettings is ListenActive for settings changes.
+func (db *DB) ListenSettings(ctx context.Context, onChange func(context.Context)) error {
+	return db.listen(ctx, SettingsChannel, "settings changes", onChange)
+}
+
+func (db *DB) listen(ctx context.Context, channel, what string, onChange func(context.Context)) error {
 	l := &pgxlisten.Listener{
 		Connect: func(ctx context.Context) (*pgx.Conn, error) {
 			return pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
@@ -29,23 +38,23 @@ func (db *DB) ListenActive(ctx context.Context, onChange func(context.Context)) 
 		ReconnectDelay: time.Second,
 		LogError: func(ctx context.Context, err error) {
 			if ctx.Err() == nil { // not merely shutting down
-				slog.Default().WarnContext(ctx, "listening for policy changes; reconnecting", "err", err)
+				slog.Default().WarnContext(ctx, "listening for "+what+"; reconnecting", "err", err)
 			}
 		},
 	}
-	l.Handle(ActiveChannel, activeHandler(onChange))
+	l.Handle(channel, notifyHandler(onChange))
 	return l.Listen(ctx)
 }
 
-type activeHandler func(context.Context)
+type notifyHandler func(context.Context)
 
-func (h activeHandler) HandleNotification(ctx context.Context, _ *pgconn.Notification, _ *pgx.Conn) error {
+func (h notifyHandler) HandleNotification(ctx context.Context, _ *pgconn.Notification, _ *pgx.Conn) error {
 	h(ctx)
 	return nil
 }
 
 // HandleBacklog runs once the LISTEN is in place, after every (re)connect.
-func (h activeHandler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) error {
+func (h notifyHandler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) error {
 	h(ctx)
 	return nil
 }

@@ -13,6 +13,9 @@ import (
 	"github.com/signalgate/signalgate/internal/settings"
 )
 
+// SettingsChannel is the NOTIFY channel of settings changes.
+const SettingsChannel = "signalgate_settings"
+
 // SettingsStore keeps the deployment-wide settings document.
 type SettingsStore struct{ db *DB }
 
@@ -35,12 +38,12 @@ func (s *SettingsStore) Settings(ctx context.Context) (settings.Settings, error)
 	var row settingsRow
 	err := s.db.gorm.WithContext(ctx).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return settings.Settings{}, nil
+		return settings.Defaults(), nil
 	}
 	if err != nil {
 		return settings.Settings{}, fmt.Errorf("read settings: %w", err)
 	}
-	var out settings.Settings
+	out := settings.Defaults()
 	if err := json.Unmarshal(row.Value, &out); err != nil {
 		return settings.Settings{}, fmt.Errorf("decode settings: %w", err)
 	}
@@ -56,6 +59,9 @@ func (s *SettingsStore) SaveSettings(ctx context.Context, v settings.Settings, b
 	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Save(&settingsRow{Singleton: true, Value: value, UpdatedAt: at, UpdatedBy: by}).Error; err != nil {
 			return fmt.Errorf("save settings: %w", err)
+		}
+		if err := tx.Exec(`SELECT pg_notify(?, '')`, SettingsChannel).Error; err != nil {
+			return fmt.Errorf("announce settings: %w", err)
 		}
 		return appendAudit(tx, e)
 	})

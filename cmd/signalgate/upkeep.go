@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/signalgate/signalgate/internal/masking"
+	"github.com/signalgate/signalgate/internal/settings"
+	"github.com/signalgate/signalgate/internal/store"
+)
+
+// statsFoldInterval is how often pending statistics are folded into the
+// rollups; readers add what is pending, so this only bounds the pending table.
+const statsFoldInterval = 5 * time.Second
+
+// retentionActor is who the audit trail names for removals by retention.
+const retentionActor = "system:retention"
+
+// startUpkeep runs the decision log's background jobs under the owner role
+// until ctx is done: partitions created ahead and dropped past retention
+// (hourly), statistics folded (every few seconds). Instances take turns on
+// advisory locks, so any number may run them.
+func startUpkeep(ctx context.Context, owner *store.DB, cfg *settings.Service, log *slog.Logger) {
+	go every(ctx, time.Hour, func(ctx context.Context) {
+		if n, err := owner.EnsurePartitions(ctx, partitionDaysAhead); err != nil {
+			log.Warn("partition upkeep failed", "err", err)
+		} else if n > 0 {
+			log.Info("decision log partitions created", "count", n)
+		}
+		if err := applyRetention(ctx, owner, cfg, log); err != nil {
+			log.Warn("retention failed", "err", err)
+		}
+	})
+	go every(ctx, statsFoldInterval, func(ctx context.Context) {
+		if _, err := owner.FoldStats(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("folding decision statistics failed", "err", err)
+		}
+	})
+}
+
+// applyRetention drops the decisions older than the retention setting.
+func applyRetention(ctx context.Context, owner *store.DB, cfg *settings.Service, log *slog.Logger) error {
+	s, err := cfg.Get(ctx)
+	if err != nil || s.RetentionDays == 0 {
+		return err
+	}
+	cutoff := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -s.RetentionDays)
+	removed, err := owner.DropDecisionsBefore(ctx, cutoff, retentionActor)
+	for _, r := range removed {
+		log.Info("retention removed decisions", "from", r.Target, "rows", r.Rows, "retention_days", s.RetentionDays)
+	}
+	return err
+}
+
+// watchMasks puts the masking rules in force now and again after every
+// settings change, until ctx is done. A change that cannot be loaded keeps
+// the rules in force (and is logged).
+func watchMasks(ctx context.Context, db *store.DB, cfg *settings.Service, masks *masking.Current, log *slog.Logger) error {
+	load := func(ctx context.Context) error {
+		s, err := cfg.Get(ctx)
+		if err != nil {
+			return err
+		}
+		key, err := db.MaskingKey(ctx)
+		if err != nil {
+			return err
+		}
+		m, err := masking.New(s.Masking, key)
+		if err != nil {
+			return err
+		}
+		masks.Store(m)
+		return nil
+	}
+	if err := load(ctx); err != nil {
+		return fmt.Errorf("load masking rules: %w", err)
+	}
+	go func() {
+		err := db.ListenSettings(ctx, func(ctx context.Context) {
+			if err := load(ctx); err != nil {
+				log.Warn("reloading masking rules failed; the previous rules stay in force", "err", err)
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("listening for settings changes stopped", "err", err)
+		}
+	}()
+	return nil
+}
