@@ -176,11 +176,11 @@ type alsoResponse struct {
 	Same     bool            `json:"same"`
 }
 
-// decisionFilter reads ?from&to&allow&reason&region&source&purpose&revision&subject&client&id&cursor&limit.
+// decisionFilter reads ?from&to&allow&reason&region&source&purpose&revision&subject&client&path&id&cursor&limit.
 // A subject id is looked for as given and as the masking rules store it.
 func decisionFilter(c *gin.Context, m *masking.Masker) (decisionlog.Filter, error) {
 	f := decisionlog.Filter{Reason: c.Query("reason"), Region: strings.ToUpper(c.Query("region")), Source: c.Query("source"),
-		Purpose: c.Query("purpose"), Revision: c.Query("revision"), Client: c.Query("client")}
+		Purpose: c.Query("purpose"), Revision: c.Query("revision"), Client: c.Query("client"), Path: c.Query("path")}
 	if v := c.Query("subject"); v != "" {
 		f.Subjects = m.SubjectIDs(v)
 	}

@@ -71,6 +71,20 @@ func parsePath(p string) ([]*ast.Term, error) {
 	return keys, nil
 }
 
+// Keys returns the object keys of a masked path below input, or nil for a
+// path that is not one.
+func Keys(path string) []string {
+	terms, err := parsePath(path)
+	if err != nil {
+		return nil
+	}
+	keys := make([]string, len(terms))
+	for i, t := range terms {
+		keys[i] = string(t.Value.(ast.String))
+	}
+	return keys
+}
+
 // Masker applies a set of rules with a key. A nil Masker masks nothing.
 type Masker struct {
 	rules []rule
@@ -148,22 +162,48 @@ func (m *Masker) Mask(input ast.Value) (ast.Value, []string) {
 	return input, paths
 }
 
-// Probe returns input with a sentinel in place of each of paths present in
-// it. A replay evaluates it beside the stored input: a different result
-// means the policy reads a masked value.
+// Probe returns input with a sentinel at each of paths, in place of the
+// stored value or where an erased one was. A replay evaluates it beside the
+// stored input: a different result means the policy's answer depends on a
+// masked value, even through a whole object it was handed.
 func Probe(input ast.Value, paths []string) ast.Value {
 	for _, p := range paths {
 		keys, err := parsePath(p)
 		if err != nil {
 			continue
 		}
-		if next, ok := rewrite(input, keys, func(ast.Value) (ast.Value, bool) {
-			return ast.String("signalgate:masked-value-probe"), true
-		}); ok {
+		if next, ok := set(input, keys, ast.String("signalgate:masked-value-probe")); ok {
 			input = next
 		}
 	}
 	return input
+}
+
+// set returns v with value at keys, creating the objects along the way; it
+// reports false when something on the way is not an object.
+func set(v ast.Value, keys []*ast.Term, value ast.Value) (ast.Value, bool) {
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return v, false
+	}
+	next := value
+	if len(keys) > 1 {
+		var child ast.Value = ast.NewObject()
+		if t := obj.Get(keys[0]); t != nil {
+			child = t.Value
+		}
+		if next, ok = set(child, keys[1:], value); !ok {
+			return v, false
+		}
+	}
+	out := ast.NewObject()
+	obj.Foreach(func(k, val *ast.Term) {
+		if !k.Equal(keys[0]) {
+			out.Insert(k, val)
+		}
+	})
+	out.Insert(keys[0], ast.NewTerm(next))
+	return out, true
 }
 
 // rewrite replaces the value at keys under v with f's result (nil removes

@@ -100,9 +100,8 @@ func (s *Service) ReplayEntry(ctx context.Context, e decisionlog.Entry, also str
 		return Result{}, fmt.Errorf("replay %s: %w", e.DecisionID, err)
 	}
 	res := Result{Entry: e, Replayed: replayed, Match: sameJSON(e.Result, replayed)}
-	if len(e.Masked) > 0 && input != nil {
-		probed, err := s.eval(ctx, p, e, masking.Probe(input, e.Masked))
-		res.MaskedRead = err != nil || !sameJSON(probed, replayed)
+	if len(e.Masked) > 0 {
+		res.MaskedRead = s.readsMasked(ctx, p, e, input, replayed)
 	}
 	if also != "" {
 		if res.Also, err = s.also(ctx, also, e, input); err != nil {
@@ -110,6 +109,22 @@ func (s *Service) ReplayEntry(ctx context.Context, e decisionlog.Entry, also str
 		}
 	}
 	return res, nil
+}
+
+// readsMasked tells whether the policy's answer may depend on the masked
+// values of e: its code refers to a masked path, or a sentinel in their
+// place changes the answer.
+func (s *Service) readsMasked(ctx context.Context, p *engine.Policy, e decisionlog.Entry, input ast.Value, replayed []byte) bool {
+	for _, path := range e.Masked {
+		if keys := masking.Keys(path); keys != nil && p.Reads(keys) {
+			return true
+		}
+	}
+	if input == nil {
+		return false
+	}
+	probed, err := s.eval(ctx, p, e, masking.Probe(input, e.Masked))
+	return err != nil || !sameJSON(probed, replayed)
 }
 
 func (s *Service) also(ctx context.Context, target string, e decisionlog.Entry, input ast.Value) (*Other, error) {

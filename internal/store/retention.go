@@ -75,7 +75,9 @@ func (db *DB) DropDecisionsBefore(ctx context.Context, cutoff time.Time, actor s
 	}
 	late := Removal{Target: "decision_logs_default", To: cutoff}
 	err = db.removeAudited(ctx, actor, "decisions.delete_late", &late, func(tx *gorm.DB) error {
-		res := tx.Exec(`DELETE FROM decision_logs_default WHERE decided_at < ?`, cutoff)
+		// Through the parent table, whose delete trigger keeps the statistics:
+		// the older partitions are gone, so what is left is in the default one.
+		res := tx.Exec(`DELETE FROM decision_logs WHERE decided_at < ?`, cutoff)
 		late.Rows = res.RowsAffected
 		return res.Error
 	})
