@@ -7,7 +7,7 @@
 -- a page costs the same at any depth and any volume. A subject's history
 -- and a reason's rows have their own.
 CREATE INDEX decision_logs_recent ON decision_logs (decided_at, decision_id);
-CREATE INDEX decision_logs_subject ON decision_logs (subject, decided_at) WHERE subject IS NOT NULL;
+CREATE INDEX decision_logs_subject ON decision_logs (subject, decided_at, decision_id) WHERE subject IS NOT NULL;
 CREATE INDEX decision_logs_reasons ON decision_logs USING gin (reason_codes);
 
 -- The input paths masked before storage (JSON pointers, e.g. /input/subject/id).

@@ -54,6 +54,9 @@ func startServerOn(t testing.TB, db *pgtest.Database, extraEnv map[string]string
 		"SIGNALGATE_DATA_DIR":           t.TempDir(),
 		"SIGNALGATE_LOG_LEVEL":          "warn",
 		"SIGNALGATE_NODE":               "test-node",
+		// The race detector and parallel tests slow evaluations many times
+		// over; the 50 ms production deadline would turn them into timeouts.
+		"SIGNALGATE_EVAL_TIMEOUT": "10s",
 	}
 	for k, v := range extraEnv {
 		env[k] = v
