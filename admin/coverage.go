@@ -31,18 +31,26 @@ type topicCoverage struct {
 }
 
 type coverageResponse struct {
-	From           time.Time       `json:"from"`
-	To             time.Time       `json:"to"`
-	Revision       string          `json:"revision"`
-	Region         string          `json:"region,omitempty"`
-	Seen           int64           `json:"seen"`     // topic occurrences in the range
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Revision string    `json:"revision"`
+	Region   string    `json:"region,omitempty"`
+	// Decisions is how many decisions were read: the newest ones of the
+	// range, at most maxCoverageDecisions; Sampled says the range held more.
+	Decisions      int64           `json:"decisions"`
+	Sampled        bool            `json:"sampled"`
+	Seen           int64           `json:"seen"`     // topic occurrences in them
 	Unmapped       int64           `json:"unmapped"` // of which the taxonomy maps none
 	MappedTopics   int             `json:"mapped_topics"`
 	UnmappedTopics []topicCoverage `json:"unmapped_topics"`
 }
 
+// maxCoverageDecisions bounds the decisions a coverage report reads.
+const maxCoverageDecisions = 200_000
+
 // RegisterCoverage mounts the taxonomy coverage: the topics seen in traffic
-// that the active revision's taxonomy does not map, ranked by volume.
+// that the active revision's taxonomy does not map, ranked by volume among
+// the newest decisions of a range.
 func RegisterCoverage(r gin.IRouter, authn gin.HandlerFunc, stats decisionlog.StatsReader, p Policies, now func() time.Time) {
 	r.GET("/admin/v1/taxonomy/coverage", authn, httpx.Require(auth.Viewer), func(c *gin.Context) {
 		ctx := c.Request.Context()
@@ -84,13 +92,14 @@ func RegisterCoverage(r gin.IRouter, authn gin.HandlerFunc, stats decisionlog.St
 			httpx.WriteError(c, err)
 			return
 		}
-		counts, err := stats.Topics(ctx, from, to)
+		counts, read, err := stats.Topics(ctx, from, to, maxCoverageDecisions)
 		if err != nil {
 			httpx.WriteError(c, err)
 			return
 		}
 		mapped, draftMapped := rev.Content.TopicCategories(), draft.Content.TopicCategories()
-		out := coverageResponse{From: from.UTC(), To: to.UTC(), Revision: rev.ID(), Region: region, MappedTopics: len(mapped)}
+		out := coverageResponse{From: from.UTC(), To: to.UTC(), Revision: rev.ID(), Region: region, MappedTopics: len(mapped),
+			Decisions: read, Sampled: read == maxCoverageDecisions}
 		byTopic := map[string]*topicCoverage{}
 		for _, tc := range counts {
 			if region != "" && tc.Region != region {

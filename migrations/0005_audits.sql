@@ -19,69 +19,93 @@ ALTER TABLE decision_logs ADD COLUMN masked text[] NOT NULL DEFAULT '{}';
 -- (the decision API, agent uploads, spool replays, seeding). A job folds the
 -- pending counts into decision_stats per minute, hour and day; readers add
 -- what is still pending, so a count never lags the log.
---   dim: outcome | reason | region | source | purpose | revision | topic
+--   dim: outcome | reason | region | source | purpose | revision
 --   value: the dimension's value ('' for outcome and for absent columns)
---   region: the row's region for topic counts (coverage by region), else ''
 --   outcome: allow | deny | undefined
 CREATE TABLE decision_stats_pending (
     bucket  timestamptz NOT NULL,
     dim     text NOT NULL,
     value   text NOT NULL,
-    region  text NOT NULL,
     outcome text NOT NULL,
     n       bigint NOT NULL
 );
 
--- Topic counts are kept per day only: they rank the taxonomy's gaps, and per
--- minute they would outnumber the rest many times over.
 CREATE TABLE decision_stats (
     grain   text NOT NULL CHECK (grain IN ('minute', 'hour', 'day')),
     dim     text NOT NULL,
     bucket  timestamptz NOT NULL,
     value   text NOT NULL,
-    region  text NOT NULL,
     outcome text NOT NULL,
     n       bigint NOT NULL,
-    PRIMARY KEY (grain, dim, bucket, value, region, outcome)
+    PRIMARY KEY (grain, dim, bucket, value, outcome)
 );
 
+-- Inserted rows count up, deleted rows count down: one pass over the
+-- statement's rows per dimension family, grouping sets for the columns. The
+-- delete function mirrors the insert one: a transition table can only be
+-- named in static SQL, and dynamic SQL would be planned on every batch.
 -- +goose StatementBegin
-CREATE FUNCTION decision_logs_count() RETURNS trigger
+CREATE FUNCTION decision_logs_count_inserts() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- One body for both transition tables: inserted rows count up, deleted
-    -- rows count down.
-    EXECUTE format($q$
-        INSERT INTO decision_stats_pending (bucket, dim, value, region, outcome, n)
-        SELECT date_trunc('minute', r.decided_at, 'UTC'), d.dim, d.value, d.region, r.outcome, $1 * count(*)
-        FROM (SELECT decided_at, region, source, purpose, revision, reason_codes, input,
-                     CASE WHEN allow THEN 'allow' WHEN NOT allow THEN 'deny' ELSE 'undefined' END AS outcome
-              FROM %I) AS r
-        CROSS JOIN LATERAL (
-            VALUES ('outcome', '', ''),
-                   ('region', coalesce(r.region, ''), ''),
-                   ('source', coalesce(r.source, ''), ''),
-                   ('purpose', coalesce(r.purpose, ''), ''),
-                   ('revision', r.revision, '')
-            UNION ALL
-            SELECT 'reason', code, '' FROM unnest(r.reason_codes) AS code
-            UNION ALL
-            SELECT 'topic', left(lower(t), 100), coalesce(r.region, '')
-            FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.input #> '{signal,topics}') = 'array'
-                                                THEN r.input #> '{signal,topics}' END) AS t
-        ) AS d (dim, value, region)
-        GROUP BY 1, 2, 3, 4, 5
-    $q$, CASE TG_OP WHEN 'DELETE' THEN 'old_rows' ELSE 'new_rows' END)
-    USING CASE TG_OP WHEN 'DELETE' THEN -1 ELSE 1 END;
+    INSERT INTO decision_stats_pending (bucket, dim, value, outcome, n)
+    WITH r AS (
+        SELECT date_trunc('minute', decided_at, 'UTC') AS m,
+               CASE WHEN allow THEN 'allow' WHEN NOT allow THEN 'deny' ELSE 'undefined' END AS outcome,
+               coalesce(region, '') AS region, coalesce(source, '') AS source,
+               coalesce(purpose, '') AS purpose, revision, reason_codes
+        FROM new_rows
+    )
+    SELECT m,
+           CASE WHEN GROUPING(region) = 0 THEN 'region' WHEN GROUPING(source) = 0 THEN 'source'
+                WHEN GROUPING(purpose) = 0 THEN 'purpose' WHEN GROUPING(revision) = 0 THEN 'revision' ELSE 'outcome' END,
+           CASE WHEN GROUPING(region) = 0 THEN region WHEN GROUPING(source) = 0 THEN source
+                WHEN GROUPING(purpose) = 0 THEN purpose WHEN GROUPING(revision) = 0 THEN revision ELSE '' END,
+           outcome, count(*)
+    FROM r
+    GROUP BY GROUPING SETS ((m, outcome), (m, outcome, region), (m, outcome, source), (m, outcome, purpose), (m, outcome, revision))
+    UNION ALL
+    SELECT m, 'reason', code, outcome, count(*)
+    FROM r, unnest(r.reason_codes) AS code
+    GROUP BY m, code, outcome;
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION decision_logs_count_deletes() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO decision_stats_pending (bucket, dim, value, outcome, n)
+    WITH r AS (
+        SELECT date_trunc('minute', decided_at, 'UTC') AS m,
+               CASE WHEN allow THEN 'allow' WHEN NOT allow THEN 'deny' ELSE 'undefined' END AS outcome,
+               coalesce(region, '') AS region, coalesce(source, '') AS source,
+               coalesce(purpose, '') AS purpose, revision, reason_codes
+        FROM old_rows
+    )
+    SELECT m,
+           CASE WHEN GROUPING(region) = 0 THEN 'region' WHEN GROUPING(source) = 0 THEN 'source'
+                WHEN GROUPING(purpose) = 0 THEN 'purpose' WHEN GROUPING(revision) = 0 THEN 'revision' ELSE 'outcome' END,
+           CASE WHEN GROUPING(region) = 0 THEN region WHEN GROUPING(source) = 0 THEN source
+                WHEN GROUPING(purpose) = 0 THEN purpose WHEN GROUPING(revision) = 0 THEN revision ELSE '' END,
+           outcome, - count(*)
+    FROM r
+    GROUP BY GROUPING SETS ((m, outcome), (m, outcome, region), (m, outcome, source), (m, outcome, purpose), (m, outcome, revision))
+    UNION ALL
+    SELECT m, 'reason', code, outcome, - count(*)
+    FROM r, unnest(r.reason_codes) AS code
+    GROUP BY m, code, outcome;
     RETURN NULL;
 END;
 $$;
 -- +goose StatementEnd
 
 CREATE TRIGGER decision_logs_count_inserts AFTER INSERT ON decision_logs
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION decision_logs_count();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION decision_logs_count_inserts();
 CREATE TRIGGER decision_logs_count_deletes AFTER DELETE ON decision_logs
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION decision_logs_count();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION decision_logs_count_deletes();
 
 -- +goose StatementBegin
 -- fold_decision_stats moves the pending counts into decision_stats and
@@ -92,13 +116,12 @@ LANGUAGE sql AS $$
     WITH moved AS (
         DELETE FROM decision_stats_pending RETURNING *
     ), folded AS (
-        INSERT INTO decision_stats AS s (grain, dim, bucket, value, region, outcome, n)
-        SELECT g.grain, m.dim, date_trunc(g.grain, m.bucket, 'UTC'), m.value, m.region, m.outcome, sum(m.n)
+        INSERT INTO decision_stats AS s (grain, dim, bucket, value, outcome, n)
+        SELECT g.grain, m.dim, date_trunc(g.grain, m.bucket, 'UTC'), m.value, m.outcome, sum(m.n)
         FROM moved m
         CROSS JOIN (VALUES ('minute'), ('hour'), ('day')) AS g (grain)
-        WHERE m.dim <> 'topic' OR g.grain = 'day'
-        GROUP BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (grain, dim, bucket, value, region, outcome) DO UPDATE SET n = s.n + excluded.n
+        GROUP BY 1, 2, 3, 4, 5
+        ON CONFLICT (grain, dim, bucket, value, outcome) DO UPDATE SET n = s.n + excluded.n
         RETURNING 1
     )
     SELECT count(*) FROM moved;
@@ -137,7 +160,8 @@ DROP TABLE masking_key;
 DROP TABLE impact_jobs;
 DROP TRIGGER decision_logs_count_deletes ON decision_logs;
 DROP TRIGGER decision_logs_count_inserts ON decision_logs;
-DROP FUNCTION decision_logs_count();
+DROP FUNCTION decision_logs_count_deletes();
+DROP FUNCTION decision_logs_count_inserts();
 DROP FUNCTION fold_decision_stats();
 DROP TABLE decision_stats;
 DROP TABLE decision_stats_pending;

@@ -84,7 +84,7 @@ type TopicCount struct {
 type StatsReader interface {
 	// Stats returns the non-zero counts of q, by bucket then value.
 	Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
-	// Topics returns how often each topic was seen per region over the days
-	// that [from, to) touches.
-	Topics(ctx context.Context, from, to time.Time) ([]TopicCount, error)
+	// Topics returns how often each topic was seen per region in the newest
+	// limit decisions of [from, to), and how many decisions that was.
+	Topics(ctx context.Context, from, to time.Time, limit int) ([]TopicCount, int64, error)
 }

@@ -50,22 +50,36 @@ func (r *StatsReader) Stats(ctx context.Context, q decisionlog.StatsQuery) ([]de
 	return out, nil
 }
 
-// Topics returns topic counts per region over the days [from, to) touches.
-func (r *StatsReader) Topics(ctx context.Context, from, to time.Time) ([]decisionlog.TopicCount, error) {
-	rows, err := r.db.Pool.Query(ctx, `SELECT value, region, sum(n)::bigint FROM (
-		SELECT value, region, n FROM decision_stats WHERE grain = 'day' AND dim = 'topic' AND bucket >= $1 AND bucket < $2
-		UNION ALL
-		SELECT value, region, n FROM decision_stats_pending WHERE dim = 'topic' AND bucket >= $1
-			AND date_trunc('day', bucket, 'UTC') < $2
-	) AS s GROUP BY 1, 2 HAVING sum(n) > 0`, from.UTC().Truncate(24*time.Hour), to)
+// Topics counts the topics of the newest decisions in [from, to), at most
+// limit of them, per topic (lowercase) and region, and returns how many
+// decisions it read. Topics are read from the stored inputs rather than kept
+// in the rollups: counting them on every write cost more than all the other
+// statistics together, and a ranking of what traffic talks about needs no
+// more than its recent past.
+func (r *StatsReader) Topics(ctx context.Context, from, to time.Time, limit int) ([]decisionlog.TopicCount, int64, error) {
+	rows, err := r.db.Pool.Query(ctx, `WITH recent AS (
+			SELECT input, coalesce(region, '') AS region FROM decision_logs
+			WHERE decided_at >= $1 AND decided_at < $2 ORDER BY decided_at DESC LIMIT $3
+		), topics AS (
+			SELECT left(lower(t), 100) AS topic, region
+			FROM recent, jsonb_array_elements_text(CASE WHEN jsonb_typeof(input #> '{signal,topics}') = 'array'
+				THEN input #> '{signal,topics}' END) AS t
+		)
+		SELECT topic, region, count(*), (SELECT count(*) FROM recent) FROM topics GROUP BY 1, 2`, from, to, limit)
 	if err != nil {
-		return nil, fmt.Errorf("query topic counts: %w", err)
+		return nil, 0, fmt.Errorf("count topics: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[decisionlog.TopicCount])
+	var out []decisionlog.TopicCount
+	var read int64
+	var tc decisionlog.TopicCount
+	_, err = pgx.ForEachRow(rows, []any{&tc.Topic, &tc.Region, &tc.N, &read}, func() error {
+		out = append(out, tc)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read topic counts: %w", err)
+		return nil, 0, fmt.Errorf("count topics: %w", err)
 	}
-	return out, nil
+	return out, read, nil
 }
 
 // FoldStats moves pending counts into the per-minute, hour and day rollups,
