@@ -11,7 +11,7 @@ OPA         := $(TOOLS)/opa-$(OPA_VERSION)
 BIN         := $(CURDIR)/bin
 PG_BIN      := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
-.PHONY: run test build deps postgres vet gotest regotest bench bench-engine clean-data
+.PHONY: run test build deps postgres vet gotest regotest bench bench-audit bench-engine clean-data
 
 ## deps: install what the machine lacks (PostgreSQL from Debian's packages).
 deps: postgres
@@ -58,6 +58,14 @@ $(OPA):
 bench: build $(OPA)
 	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
 	$(BIN)/loadgen -signalgate $(BIN)/signalgate -opa $(OPA) -policies policies
+
+## bench-audit: time the audit queries (search, statistics, export, impact) over
+## HTTP on a seeded decision log kept in .bench-audit/ (seeded once, then reused);
+## BENCH_AUDIT_ROWS=200000 for a quick trial.
+BENCH_AUDIT_ROWS ?= 10000000
+bench-audit: deps build
+	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
+	$(BIN)/loadgen audit -signalgate $(BIN)/signalgate -data-dir .bench-audit -rows $(BENCH_AUDIT_ROWS)
 
 ## bench-engine: in-process evaluation cost (ns and allocations per decision).
 bench-engine:

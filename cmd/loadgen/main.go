@@ -2,6 +2,9 @@
 // serving the same policy: it starts both on loopback, loads them in closed
 // loop at fixed connection counts and prints throughput, latency, errors,
 // peak memory and whether every decision signalgate answered was logged.
+//
+// `loadgen audit` benchmarks the decision-log audits instead: search,
+// statistics, export and impact analysis over a large seeded log.
 package main
 
 import (
@@ -36,6 +39,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "audit" {
+		return runAudit(ctx, args[1:], stdout, stderr)
+	}
 	cfg := loadgen.Config{}
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -78,4 +84,25 @@ func parseCounts(flagName, list string) ([]int, error) {
 		counts = append(counts, n)
 	}
 	return counts, nil
+}
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := loadgen.AuditConfig{}
+	fs := flag.NewFlagSet("loadgen audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Signalgate, "signalgate", "bin/signalgate", "signalgate binary")
+	fs.StringVar(&cfg.DataDir, "data-dir", ".bench-audit", "data directory kept between runs (its log is seeded once)")
+	fs.Int64Var(&cfg.Rows, "rows", 10_000_000, "decisions in the log to measure on; seeded up to this many")
+	fs.IntVar(&cfg.Days, "days", 30, "days the seeded decisions spread over, ending now")
+	fs.IntVar(&cfg.Runs, "runs", 30, "runs of each search and statistics query")
+	fs.IntVar(&cfg.ExportRuns, "export-runs", 3, "runs of each export format")
+	fs.IntVar(&cfg.ImpactRuns, "impact-runs", 5, "impact analyses, one after the other")
+	fs.StringVar(&cfg.Out, "out", "", "also write the results as Markdown to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return loadgen.RunAudit(ctx, cfg, stdout, stderr)
 }
