@@ -50,6 +50,7 @@ Usage:
        or SIGNALGATE_SERVER and SIGNALGATE_TOKEN)
   signalgate audit verify [flags]     check the admin audit trail's hash chain
   signalgate audit replay --from T [--to T]   replay logged decisions, report mismatches
+  signalgate spool drain [flags]      drain a stopped node's spool into the log before retiring it
   signalgate seed-decisions N [--days D | --from T --to T] [--seed S]   fill the log with N synthetic decisions
   signalgate user create --name N --role R [--role R2]   (password from SIGNALGATE_NEW_PASSWORD)
   signalgate token create --user U --name N --role R [--expires-in-days D]   prints the token once
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return policyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "spool":
+		return spoolCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "seed-decisions":
 		return seedDecisions(ctx, args[1:], getenv, stdout, stderr)
 	case "user", "token":

@@ -99,8 +99,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
+	sp, spoolDir, err := openSpool(cfg)
+	if err != nil {
+		return err
+	}
+	spoolMetrics(reg, sp)
+	if segs, bytes := sp.Depth(); segs > 0 {
+		log.Info("spooled decisions from an earlier run wait to be drained", "dir", spoolDir, "segments", segs, "bytes", bytes)
+	}
 	writer := decisionlog.NewWriter(dbs.app.LogSink(), decisionlog.Options{
-		Mode: decisionlog.Mode(cfg.LogMode), Logger: log, Registerer: reg,
+		Mode: decisionlog.Mode(cfg.LogMode), Logger: log, Registerer: reg, Fallback: sp, FallbackAfter: cfg.SpoolAfter,
 	})
 	defer writer.Close()
 	decisions := decision.NewService(eng, writer, cfg.Node, nil, reg)
@@ -124,6 +132,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		sso: sso, replays: replay.NewService(dbs.app.LogReader(), policySvc, cfg.EvalTimeout),
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
 		policies: policySvc, settings: settingsSvc, sessions: sessions, masks: masks, impacts: impacts,
+		recordable: recordable(dbs.app, sp),
 	})
 
 	tlsConfig, err := loadTLS(cfg)
@@ -145,6 +154,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TLSConfig:         tlsConfig,
 	}
 	startUpkeep(ctx, dbs.owner, settingsSvc, log)
+	go drainSpool(ctx, sp, dbs.app, log)
 	go every(ctx, time.Minute, func(ctx context.Context) {
 		if err := authn.FlushLastUse(ctx); err != nil {
 			log.Warn("token last use", "err", err)
@@ -200,6 +210,8 @@ type routeDeps struct {
 	replays   *replay.Service
 	masks     *masking.Current
 	impacts   *impact.Runner
+	// recordable tells readiness whether decisions can be recorded.
+	recordable func(context.Context) error
 }
 
 func routes(d routeDeps) *gin.Engine {
@@ -220,7 +232,7 @@ func routes(d routeDeps) *gin.Engine {
 			}
 			return nil
 		}},
-		ops.Check{Name: "decision_log", Fn: d.db.Ping},
+		ops.Check{Name: "decision_log", Fn: d.recordable},
 	))
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", d.openapi) })
 	r.GET("/metrics", authn, ops.Metrics(d.reg))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +24,9 @@ type Config struct {
 	BootstrapPassword string        `flag:"bootstrap-password" secret:"true" help:"UI password of the first admin, used when no user exists yet (generated when empty)"`
 	LogMode           string        `flag:"log-mode" help:"decision log mode: durable (answer after commit) or async"`
 	EvalTimeout       time.Duration `flag:"eval-timeout" help:"time limit of one policy evaluation"`
+	SpoolDir          string        `flag:"spool-dir" help:"where decisions wait on local disk while PostgreSQL cannot take them (default: spool in the data directory); keep it on persistent storage"`
+	SpoolQuotaMiB     int           `flag:"spool-quota-mib" help:"most MiB the spool may hold; beyond it decisions are refused (503)"`
+	SpoolAfter        time.Duration `flag:"spool-after" help:"a decision-log commit slower than this goes to the spool instead"`
 	Node              string        `flag:"node" help:"name of this instance in the decision log (default: the host name)"`
 	TLSCert           string        `flag:"tls-cert" help:"PEM certificate file; with tls-key, serve HTTPS"`
 	TLSKey            string        `flag:"tls-key" secret:"true" help:"PEM private key file of tls-cert"`
@@ -40,12 +44,14 @@ type Config struct {
 func Default() Config {
 	host, _ := os.Hostname()
 	return Config{
-		Addr:        ":8080",
-		DataDir:     "./.signalgate",
-		LogMode:     "durable",
-		EvalTimeout: 50 * time.Millisecond,
-		Node:        host,
-		LogLevel:    "info",
+		Addr:          ":8080",
+		DataDir:       "./.signalgate",
+		LogMode:       "durable",
+		EvalTimeout:   50 * time.Millisecond,
+		SpoolQuotaMiB: 1024,
+		SpoolAfter:    time.Second,
+		Node:          host,
+		LogLevel:      "info",
 
 		OIDCGroupsClaim: "groups",
 	}
@@ -82,6 +88,15 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 				*p = env == "1" || strings.EqualFold(env, "true")
 			}
 			fs.BoolVar(p, fname, *p, help)
+		case *int:
+			if env != "" {
+				n, err := strconv.Atoi(env)
+				if err != nil {
+					return Config{}, nil, fmt.Errorf("%s=%q: a whole number", EnvName(fname), env)
+				}
+				*p = n
+			}
+			fs.IntVar(p, fname, *p, help)
 		case *time.Duration:
 			if env != "" {
 				d, err := time.ParseDuration(env)
@@ -106,6 +121,12 @@ func (c Config) validate() error {
 	var problems []error
 	if c.LogMode != "durable" && c.LogMode != "async" {
 		problems = append(problems, fmt.Errorf("log mode %q: use durable or async (%s)", c.LogMode, EnvName("log-mode")))
+	}
+	if c.SpoolQuotaMiB < 1 {
+		problems = append(problems, fmt.Errorf("spool quota %d MiB: use at least 1 (%s)", c.SpoolQuotaMiB, EnvName("spool-quota-mib")))
+	}
+	if c.SpoolAfter <= 0 || c.SpoolAfter > time.Minute {
+		problems = append(problems, fmt.Errorf("spool after %s: use a duration between 1ms and 1m (%s)", c.SpoolAfter, EnvName("spool-after")))
 	}
 	if c.EvalTimeout <= 0 || c.EvalTimeout > time.Minute {
 		problems = append(problems, fmt.Errorf("eval timeout %s: use a duration between 1ms and 1m (%s)", c.EvalTimeout, EnvName("eval-timeout")))

@@ -97,6 +97,9 @@ func newID() uuid.UUID {
 // errs.Unavailable error when no policy is loaded or the decision cannot be
 // recorded; the caller must then not use any decision.
 func (s *Service) Decide(ctx context.Context, client string, in Input) (Outcome, error) {
+	if !s.log.Ready() {
+		return Outcome{}, unavailable(decisionlog.ErrUnavailable)
+	}
 	start := time.Now()
 	at := s.decidedAt()
 	d, err := s.engine.Decide(ctx, in.Value, at)
@@ -117,6 +120,9 @@ func (s *Service) Decide(ctx context.Context, client string, in Input) (Outcome,
 func (s *Service) DecideBatch(ctx context.Context, client string, ins []Input) ([]Outcome, error) {
 	if len(ins) == 0 || len(ins) > MaxBatch {
 		return nil, errs.E(errs.Invalid, "inputs must hold 1 to %d inputs", MaxBatch)
+	}
+	if !s.log.Ready() {
+		return nil, unavailable(decisionlog.ErrUnavailable)
 	}
 	start := time.Now()
 	p := s.engine.Policy()
@@ -203,6 +209,9 @@ func (s *Service) count(api string, d engine.Decision) {
 // Query evaluates data.<path> as OPA's Data API does and records it. input
 // may be nil (no input). Errors as Decide.
 func (s *Service) Query(ctx context.Context, client string, path []string, in *Input) (QueryOutcome, error) {
+	if !s.log.Ready() {
+		return QueryOutcome{}, unavailable(decisionlog.ErrUnavailable)
+	}
 	start := time.Now()
 	at := s.decidedAt()
 	var value ast.Value

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,9 +45,26 @@ type Options struct {
 	EnqueueTimeout time.Duration
 	// CommitTimeout bounds one commit.
 	CommitTimeout time.Duration
+	// Fallback, when set, records the batches the sink could not take, or
+	// not within FallbackAfter (the local spool): they are acknowledged once
+	// it has them. Without one such batches fail.
+	Fallback      Fallback
+	FallbackAfter time.Duration
 	Logger        *slog.Logger
 	Registerer    prometheus.Registerer
 }
+
+// Fallback durably records a batch, returning nil only once it has.
+type Fallback interface {
+	Append(entries []Entry) error
+	// Writable reports whether an Append could succeed now.
+	Writable() bool
+}
+
+// sinkRestAfterFailure is how long batches go straight to the fallback after
+// the sink failed, so an outage costs each batch a disk write rather than a
+// connection timeout too.
+const sinkRestAfterFailure = time.Second
 
 func (o *Options) defaults() {
 	if o.Mode == "" {
@@ -66,6 +84,9 @@ func (o *Options) defaults() {
 	}
 	if o.CommitTimeout <= 0 {
 		o.CommitTimeout = 10 * time.Second
+	}
+	if o.Fallback != nil && o.FallbackAfter <= 0 {
+		o.FallbackAfter = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -88,6 +109,9 @@ type Writer struct {
 	closeMu sync.RWMutex
 	closed  bool
 	m       metrics
+	// sinkResting holds the UnixNano until which batches skip the sink.
+	sinkResting atomic.Int64
+	sinkUp      atomic.Bool
 }
 
 type metrics struct {
@@ -96,6 +120,7 @@ type metrics struct {
 	failures      prometheus.Counter
 	rejected      prometheus.Counter
 	committed     prometheus.Counter
+	fellBack      prometheus.Counter
 }
 
 // NewWriter starts a Writer over sink; Close stops it.
@@ -120,9 +145,21 @@ func NewWriter(sink Sink, opts Options) *Writer {
 		committed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "signalgate_decisionlog_rows_total", Help: "Decision-log rows committed.",
 		}),
+		fellBack: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "signalgate_decisionlog_spooled_rows_total", Help: "Decision-log rows recorded in the local spool instead of the database.",
+		}),
 	}
+	w.sinkUp.Store(true)
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(w.m.batchRows, w.m.commitSeconds, w.m.failures, w.m.rejected, w.m.committed,
+		opts.Registerer.MustRegister(w.m.batchRows, w.m.commitSeconds, w.m.failures, w.m.rejected, w.m.committed, w.m.fellBack,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "signalgate_decisionlog_database_up", Help: "1 while the last decision-log commit reached the database.",
+			}, func() float64 {
+				if w.sinkUp.Load() {
+					return 1
+				}
+				return 0
+			}),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "signalgate_decisionlog_queue_depth", Help: "Log requests waiting for a commit.",
 			}, func() float64 { return float64(len(w.queue)) }))
@@ -218,20 +255,62 @@ func (w *Writer) flusher() {
 }
 
 func (w *Writer) commit(rows []Entry) error {
-	ctx, cancel := context.WithTimeout(context.Background(), w.opts.CommitTimeout)
+	w.m.batchRows.Observe(float64(len(rows)))
+	var err error
+	if w.opts.Fallback == nil || time.Now().UnixNano() >= w.sinkResting.Load() {
+		err = w.write(rows)
+		if err == nil {
+			w.sinkUp.Store(true)
+			w.m.committed.Add(float64(len(rows)))
+			return nil
+		}
+		w.sinkUp.Store(false)
+		w.m.failures.Inc()
+	} else {
+		err = errors.New("the database failed a moment ago")
+	}
+	if w.opts.Fallback == nil {
+		w.opts.Logger.Error("decision log commit failed", "rows", len(rows), "err", err)
+		return errors.Join(ErrUnavailable, err)
+	}
+	w.sinkResting.Store(time.Now().Add(sinkRestAfterFailure).UnixNano())
+	// A commit that timed out may still have committed: the spool's drain
+	// ignores rows already in the log, so nothing is recorded twice.
+	if ferr := w.opts.Fallback.Append(rows); ferr != nil {
+		w.opts.Logger.Error("decision log: neither the database nor the spool took the batch", "rows", len(rows), "err", err, "spool_err", ferr)
+		return errors.Join(ErrUnavailable, err, ferr)
+	}
+	w.m.fellBack.Add(float64(len(rows)))
+	return nil
+}
+
+// write commits rows to the sink within the commit bound.
+func (w *Writer) write(rows []Entry) error {
+	timeout := w.opts.CommitTimeout
+	if w.opts.Fallback != nil {
+		timeout = w.opts.FallbackAfter
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	start := time.Now()
 	err := w.sink.Write(ctx, rows)
 	w.m.commitSeconds.Observe(time.Since(start).Seconds())
-	w.m.batchRows.Observe(float64(len(rows)))
-	if err != nil {
-		w.m.failures.Inc()
-		w.opts.Logger.Error("decision log commit failed", "rows", len(rows), "err", err)
-		return errors.Join(ErrUnavailable, err)
-	}
-	w.m.committed.Add(float64(len(rows)))
-	return nil
+	return err
 }
+
+// Ready reports whether entries logged now could be recorded, so callers
+// can refuse work before doing it: false while the queue is full, or while
+// the database is resting after a failure and the fallback has no room.
+func (w *Writer) Ready() bool {
+	if len(w.queue) >= cap(w.queue) {
+		return false
+	}
+	return w.sinkUp.Load() || w.opts.Fallback == nil || w.opts.Fallback.Writable() ||
+		time.Now().UnixNano() >= w.sinkResting.Load()
+}
+
+// DatabaseUp reports whether the last commit reached the database.
+func (w *Writer) DatabaseUp() bool { return w.sinkUp.Load() }
 
 // Close stops accepting entries, commits everything queued and waits for
 // the flushers to finish.

@@ -43,6 +43,7 @@ type Spool struct {
 	sizes   map[string]int64 // every segment on disk, with its size
 	total   int64
 	failed  error
+	full    bool // the last append did not fit; cleared by a drain
 	buf     []byte
 }
 
@@ -80,6 +81,7 @@ func (s *Spool) Append(entries []decisionlog.Entry) error {
 	}
 	s.buf = appendRecord(s.buf[:0], entries)
 	if s.total+int64(len(s.buf)) > s.quota {
+		s.full = true
 		return ErrFull
 	}
 	if s.cur == nil {
@@ -151,11 +153,11 @@ func (s *Spool) Depth() (segments int, bytes int64) {
 }
 
 // Writable reports whether an append could succeed now: the spool has not
-// failed and has room left.
+// failed, and no append was refused for want of room since the last drain.
 func (s *Spool) Writable() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.failed == nil && s.total < s.quota
+	return s.failed == nil && !s.full
 }
 
 // Writer commits drained batches; it must ignore rows already in the log.
@@ -220,6 +222,7 @@ func (s *Spool) drainSegment(ctx context.Context, w Writer, name string) (int, e
 	}
 	s.mu.Lock()
 	s.total -= s.sizes[name]
+	s.full = false
 	delete(s.sizes, name)
 	s.mu.Unlock()
 	return rows, nil
