@@ -36,7 +36,9 @@ func (d Dir) Create(name string) (File, error) {
 }
 
 // ReadFile reads name.
-func (d Dir) ReadFile(name string) ([]byte, error) { return os.ReadFile(filepath.Join(string(d), name)) }
+func (d Dir) ReadFile(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(string(d), name))
+}
 
 // Remove removes name.
 func (d Dir) Remove(name string) error { return os.Remove(filepath.Join(string(d), name)) }
