@@ -11,7 +11,7 @@ OPA         := $(TOOLS)/opa-$(OPA_VERSION)
 BIN         := $(CURDIR)/bin
 PG_BIN      := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
-.PHONY: run test build deps postgres vet gotest regotest bench bench-audit bench-engine clean-data
+.PHONY: run test build deps postgres vet gotest fuzz faulttest regotest bench bench-audit bench-engine clean-data
 
 ## deps: install what the machine lacks (PostgreSQL from Debian's packages).
 deps: postgres
@@ -32,14 +32,27 @@ build:
 run: deps build
 	$(BIN)/signalgate serve
 
-## test: everything a change must pass.
-test: deps vet gotest regotest
+## test: everything a change must pass. The fault tests run after the unit
+## tests, on their own: they kill servers and stop PostgreSQL under load.
+test: deps vet gotest fuzz regotest faulttest
 
 vet:
 	$(GO) vet ./...
 
 gotest:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# A short run of each fuzz target beyond its seed corpus (testdata/fuzz).
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/strictjson/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadRecord$$' -fuzztime $(FUZZTIME) ./internal/spool/
+	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./internal/engine/
+
+## faulttest: a real server killed -9 and PostgreSQL crashed under load;
+## prints acknowledged / found / missing / duplicates per fault.
+faulttest:
+	$(GO) test -tags fault -count=1 -p 1 -timeout 15m -v ./internal/faults/
 
 # The Rego tests run twice: under signalgate's own runner (restricted
 # capabilities) and under stock OPA, which must load the folder unchanged.

@@ -42,10 +42,15 @@ const cacheTTL = 500 * time.Millisecond
 
 const maxCached = 10000
 
+// outageGrace is how long a token the database confirmed stays usable while
+// the database cannot be asked.
+const outageGrace = 15 * time.Minute
+
 type cached struct {
-	p       Principal
-	err     error
-	expires time.Time
+	p        Principal
+	err      error
+	expires  time.Time
+	verified time.Time // when the database last confirmed the verdict
 }
 
 // Service authenticates requests and bootstraps the first admin.
@@ -90,13 +95,25 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (Princip
 	}
 	p, err := s.lookup(ctx, digest, now)
 	if err != nil && errs.CodeOf(err) != errs.Unauthenticated {
-		return Principal{}, err // a database failure is not a verdict; do not cache it
+		// A database failure is not a verdict. A token verified shortly
+		// before keeps working through the outage, so decisions can still
+		// be made (and spooled); it cannot have been revoked meanwhile,
+		// since revoking writes to the same database.
+		if v, ok := s.cache.Load(string(digest)); ok {
+			if c := v.(cached); c.err == nil && now.Before(c.verified.Add(outageGrace)) {
+				c.expires = now.Add(cacheTTL) // ask the database again one period later
+				s.cache.Store(string(digest), c)
+				s.noteUse(c.p.TokenID, now)
+				return c.p, nil
+			}
+		}
+		return Principal{}, err
 	}
 	if s.size.Add(1) > maxCached {
 		s.cache.Clear()
 		s.size.Store(1)
 	}
-	s.cache.Store(string(digest), cached{p: p, err: err, expires: now.Add(cacheTTL)})
+	s.cache.Store(string(digest), cached{p: p, err: err, expires: now.Add(cacheTTL), verified: now})
 	s.noteUse(p.TokenID, now)
 	return p, err
 }

@@ -265,6 +265,16 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Crash stops PostgreSQL the way a crash would (pg_ctl stop -m immediate:
+// no checkpoint, recovery at the next start). For fault tests.
+func (c *Cluster) Crash(ctx context.Context) error {
+	out, err := c.run.output(ctx, "pg_ctl", "stop", "-D", c.pgdata, "-m", "immediate", "-w", "-t", "60")
+	if err != nil {
+		return fmt.Errorf("localpg: crash PostgreSQL in %s: %w: %s", c.dir, err, strings.TrimSpace(out))
+	}
+	return nil
+}
+
 // lockDir serializes Start for one data directory across processes, since
 // two concurrent initdb or pg_ctl start runs on one cluster would collide.
 func lockDir(dataDir string) (func(), error) {
