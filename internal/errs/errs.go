@@ -22,6 +22,7 @@ const (
 	PreconditionFailed Code = "precondition_failed" // a stale If-Match
 	Unprocessable      Code = "unprocessable"       // well-formed but refused (e.g. a policy that does not validate)
 	TooManyRequests    Code = "too_many_requests"   // throttled; retry later
+	Timeout            Code = "timeout"             // the client was too slow sending the request
 	Unavailable        Code = "unavailable"         // cannot be done now; retry later
 	Internal           Code = "internal"            // a bug or an infrastructure failure
 )

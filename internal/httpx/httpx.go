@@ -34,6 +34,7 @@ var statusOf = map[errs.Code]int{
 	errs.PreconditionFailed: http.StatusPreconditionFailed,
 	errs.Unprocessable:      http.StatusUnprocessableEntity,
 	errs.TooManyRequests:    http.StatusTooManyRequests,
+	errs.Timeout:            http.StatusRequestTimeout,
 	errs.Unavailable:        http.StatusServiceUnavailable,
 	errs.Internal:           http.StatusInternalServerError,
 }

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,36 +20,58 @@ var _ decisionlog.StatsReader = (*StatsReader)(nil)
 // Stats returns the statistics reader.
 func (db *DB) Stats() *StatsReader { return &StatsReader{db: db} }
 
-// Folded counts plus those still pending: exact at any moment.
-const statsSQL = `SELECT bucket, value, outcome, sum(n)::bigint FROM (
-	SELECT bucket, value, outcome, n FROM decision_stats
-	WHERE grain = $1 AND dim = $2 AND bucket >= $3 AND bucket < $4
-	UNION ALL
-	SELECT date_trunc($1, bucket, 'UTC'), value, outcome, n FROM decision_stats_pending
-	WHERE dim = $2 AND bucket >= $3 AND bucket < $4
-) AS s GROUP BY 1, 2, 3 HAVING sum(n) <> 0 ORDER BY 1, 2`
+// The folded counts, read in index order (each key once), and the counts
+// still pending, summed: together exact at any moment.
+const (
+	foldedStatsSQL = `SELECT bucket, value, outcome, n FROM decision_stats
+		WHERE grain = $1 AND dim = $2 AND bucket >= $3 AND bucket < $4
+		ORDER BY grain, dim, bucket, value, outcome`
+	pendingStatsSQL = `SELECT date_trunc($1, bucket, 'UTC'), value, outcome, sum(n)::bigint FROM decision_stats_pending
+		WHERE dim = $2 AND bucket >= $3 AND bucket < $4 GROUP BY 1, 2, 3`
+)
 
 // Stats returns the non-zero counts of q, by bucket then value.
 func (r *StatsReader) Stats(ctx context.Context, q decisionlog.StatsQuery) ([]decisionlog.StatsRow, error) {
-	rows, err := r.db.Pool.Query(ctx, statsSQL, q.Bucket, q.By, q.From, q.To)
-	if err != nil {
-		return nil, fmt.Errorf("query statistics: %w", err)
-	}
 	var out []decisionlog.StatsRow
-	var start time.Time
-	var value, outcome string
-	var n int64
-	_, err = pgx.ForEachRow(rows, []any{&start, &value, &outcome, &n}, func() error {
-		if k := len(out) - 1; k < 0 || !out[k].Start.Equal(start) || out[k].Value != value {
-			out = append(out, decisionlog.StatsRow{Start: start.UTC(), Value: value})
+	at := map[statsKey]int{}
+	add := func(sql string) error {
+		rows, err := r.db.Pool.Query(ctx, sql, q.Bucket, q.By, q.From, q.To)
+		if err != nil {
+			return err
 		}
-		out[len(out)-1].Add(outcome, n)
-		return nil
-	})
-	if err != nil {
+		var k statsKey
+		var outcome string
+		var n int64
+		_, err = pgx.ForEachRow(rows, []any{&k.start, &k.value, &outcome, &n}, func() error {
+			i, ok := at[k]
+			if !ok {
+				i = len(out)
+				at[k] = i
+				out = append(out, decisionlog.StatsRow{Start: k.start.UTC(), Value: k.value})
+			}
+			out[i].Add(outcome, n)
+			return nil
+		})
+		return err
+	}
+	if err := add(foldedStatsSQL); err != nil {
 		return nil, fmt.Errorf("read statistics: %w", err)
 	}
-	return out, nil
+	folded := len(out)
+	if err := add(pendingStatsSQL); err != nil {
+		return nil, fmt.Errorf("read pending statistics: %w", err)
+	}
+	if len(out) > folded { // new keys from the pending counts: restore the order
+		slices.SortFunc(out, func(a, b decisionlog.StatsRow) int {
+			return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Value, b.Value))
+		})
+	}
+	return slices.DeleteFunc(out, func(r decisionlog.StatsRow) bool { return r.Allow == 0 && r.Deny == 0 && r.Undefined == 0 }), nil
+}
+
+type statsKey struct {
+	start time.Time
+	value string
 }
 
 // Topics counts the topics of the newest decisions in [from, to), at most
