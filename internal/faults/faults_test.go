@@ -55,7 +55,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build signalgate:", err)
 		return 1
 	}
-	clusterOpts = localpg.Options{DataDir: filepath.Join(dir, "pg"), DisableFsync: true}
+	// Real durability: a crash test on a cluster that may lose commits
+	// (synchronous_commit off) would blame the server for it.
+	clusterOpts = localpg.Options{DataDir: filepath.Join(dir, "pg")}
 	ctx := context.Background()
 	if cluster, err = localpg.Start(ctx, clusterOpts); err != nil {
 		fmt.Fprintln(os.Stderr, "start PostgreSQL:", err)

@@ -21,6 +21,9 @@ const segmentSuffix = ".spool"
 // started, so drained data leaves the disk in pieces.
 const segmentBytes = 16 << 20
 
+// drainBatch is the most rows one commit of a drain carries.
+const drainBatch = 5000
+
 // ErrFull means the spool reached its quota: nothing more can be recorded
 // until it drains.
 var ErrFull = errors.New("spool full")
@@ -199,20 +202,42 @@ func (s *Spool) drainSegment(ctx context.Context, w Writer, name string) (int, e
 	if err != nil {
 		return 0, fmt.Errorf("read spool segment %s: %w", name, err)
 	}
+	// Records are as small as the batches that were spooled (a few rows
+	// under light load): many go into each commit of the drain.
 	rows := 0
+	var pending []decisionlog.Entry
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := w.WriteIdempotent(ctx, pending); err != nil {
+			return fmt.Errorf("drain spool segment %s: %w", name, err)
+		}
+		rows += len(pending)
+		pending = pending[:0]
+		return nil
+	}
 	for off := 0; off < len(b); {
 		entries, n, err := readRecord(b[off:])
 		if errors.Is(err, errTorn) || (errors.Is(err, errCorrupt) && lastRecord(b[off:])) {
 			break // cut short by a crash before its fsync: never acknowledged
 		}
 		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return rows, ferr
+			}
 			return rows, fmt.Errorf("spool segment %s at byte %d: %w", name, off, err)
 		}
-		if err := w.WriteIdempotent(ctx, entries); err != nil {
-			return rows, fmt.Errorf("drain spool segment %s: %w", name, err)
+		pending = append(pending, entries...)
+		if len(pending) >= drainBatch {
+			if err := flush(); err != nil {
+				return rows, err
+			}
 		}
-		rows += len(entries)
 		off += n
+	}
+	if err := flush(); err != nil {
+		return rows, err
 	}
 	if err := s.fs.Remove(name); err != nil {
 		return rows, fmt.Errorf("remove drained spool segment %s: %w", name, err)
