@@ -27,6 +27,11 @@ const (
 // or the sink failed. Callers must not use the decision.
 var ErrUnavailable = errors.New("decision log unavailable")
 
+// ErrRefused marks a sink error that is the database's verdict on the rows
+// (a constraint, a permission), not a failure to reach it: spooling such a
+// batch would only postpone the refusal, so it fails at once.
+var ErrRefused = errors.New("decision log refused the rows")
+
 // ErrClosed means the writer is shut down.
 var ErrClosed = errors.New("decision log closed")
 
@@ -269,7 +274,7 @@ func (w *Writer) commit(rows []Entry) error {
 	} else {
 		err = errors.New("the database failed a moment ago")
 	}
-	if w.opts.Fallback == nil {
+	if w.opts.Fallback == nil || errors.Is(err, ErrRefused) {
 		w.opts.Logger.Error("decision log commit failed", "rows", len(rows), "err", err)
 		return errors.Join(ErrUnavailable, err)
 	}

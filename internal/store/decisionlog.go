@@ -3,11 +3,13 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/signalgate/signalgate/internal/decisionlog"
 )
@@ -39,9 +41,24 @@ func (s *LogSink) Write(ctx context.Context, entries []decisionlog.Entry) error 
 	}
 	defer conn.Release()
 	if _, err := conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf.Bytes()), copyLogSQL); err != nil {
-		return fmt.Errorf("copy %d decision log rows: %w", len(entries), err)
+		return fmt.Errorf("copy %d decision log rows: %w", len(entries), refusal(err))
 	}
 	return nil
+}
+
+// refusal marks the database's verdicts on the rows as decisionlog.ErrRefused.
+// Connection, resource and shutdown errors (SQLSTATE classes 08, 53, 57, 58)
+// are not verdicts: the same rows may succeed later, or from the spool.
+func refusal(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	switch pgErr.Code[:2] {
+	case "08", "53", "57", "58":
+		return err
+	}
+	return errors.Join(decisionlog.ErrRefused, err)
 }
 
 func encoded(entries []decisionlog.Entry) *bytes.Buffer {
