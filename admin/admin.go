@@ -59,6 +59,7 @@ func Register(r gin.IRouter, authn gin.HandlerFunc, p Policies, trail audit.Stor
 	g.POST("/revisions/:rev/activate", httpx.Require(auth.Publisher), h.activate)
 	g.GET("/revisions/:rev/diff/:other", httpx.Require(auth.Viewer), h.diff)
 	g.GET("/audit", httpx.Require(auth.Viewer), h.audit)
+	g.GET("/audit/verify", httpx.Require(auth.Viewer), h.verifyAudit)
 	g.POST("/evaluate", httpx.Require(auth.Viewer), h.evaluate)
 }
 
@@ -214,6 +215,22 @@ func (h handler) audit(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, toAuditResponse(entries, f.Limit))
+}
+
+// verifyAudit checks the whole trail's hash chain, as `signalgate audit
+// verify` does, for the UI.
+func (h handler) verifyAudit(c *gin.Context) {
+	entries, err := h.trail.All(c.Request.Context())
+	if err != nil {
+		httpx.WriteError(c, err)
+		return
+	}
+	out := gin.H{"intact": true, "entries": len(entries)}
+	if b := audit.Verify(entries); b != nil {
+		out["intact"] = false
+		out["break"] = gin.H{"seq": b.Seq, "reason": b.Reason}
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (h handler) diff(c *gin.Context) {

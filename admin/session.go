@@ -16,7 +16,8 @@ type Sessions interface {
 	Logout(ctx context.Context, secret string, p auth.Principal, requestID string) error
 }
 
-// RegisterSessions mounts POST /admin/v1/login (open) and /admin/v1/logout.
+// RegisterSessions mounts POST /admin/v1/login (open), GET /admin/v1/session
+// (who is signed in: the UI's start) and POST /admin/v1/logout.
 func RegisterSessions(r gin.IRouter, authn gin.HandlerFunc, s Sessions) {
 	g := r.Group("/admin/v1")
 	g.POST("/login", func(c *gin.Context) {
@@ -40,6 +41,14 @@ func RegisterSessions(r gin.IRouter, authn gin.HandlerFunc, s Sessions) {
 		}
 		setSessionCookie(c, secret, int(auth.SessionAbsolute.Seconds()))
 		c.JSON(http.StatusOK, gin.H{"user": p.User, "roles": p.Roles})
+	})
+	g.GET("/session", authn, func(c *gin.Context) {
+		p := principal(c)
+		via := "session"
+		if p.TokenID != "" {
+			via = "token"
+		}
+		c.JSON(http.StatusOK, gin.H{"user": p.User, "roles": p.Roles, "via": via})
 	})
 	g.POST("/logout", authn, func(c *gin.Context) {
 		if secret, err := c.Cookie(auth.SessionCookie); err == nil {

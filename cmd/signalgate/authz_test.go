@@ -26,6 +26,7 @@ var access = map[string][]string{
 	"GET /admin/v1/login/oidc":          {open},
 	"GET /admin/v1/login/oidc/callback": {open},
 	"POST /admin/v1/logout":             {"admin", "publisher", "editor", "viewer", "decider", "agent"},
+	"GET /admin/v1/session":             {"admin", "publisher", "editor", "viewer", "decider", "agent"},
 
 	"POST /v1/decisions":       {"admin", "decider"},
 	"POST /v1/decisions/batch": {"admin", "decider"},
@@ -46,6 +47,7 @@ var access = map[string][]string{
 	"GET /admin/v1/audit":                      {"admin", "publisher", "editor", "viewer"},
 	"GET /admin/v1/decisions":                  {"admin", "publisher", "editor", "viewer"},
 	"GET /admin/v1/decisions/:id":              {"admin", "publisher", "editor", "viewer"},
+	"GET /admin/v1/audit/verify":               {"admin", "publisher", "editor", "viewer"},
 	"GET /admin/v1/decisions/export":           {"admin", "publisher", "editor", "viewer"},
 	"GET /admin/v1/decisions/stats":            {"admin", "publisher", "editor", "viewer"},
 	"GET /admin/v1/taxonomy/coverage":          {"admin", "publisher", "editor", "viewer"},

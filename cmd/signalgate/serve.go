@@ -34,6 +34,7 @@ import (
 	"github.com/signalgate/signalgate/internal/settings"
 	"github.com/signalgate/signalgate/internal/store"
 	"github.com/signalgate/signalgate/policies"
+	webadmin "github.com/signalgate/signalgate/web-admin"
 )
 
 // activePollInterval is how often an instance checks the active pointer in
@@ -248,6 +249,7 @@ func routes(d routeDeps) *gin.Engine {
 	if d.sso != nil {
 		admin.RegisterOIDC(r, d.sso, d.sessions)
 	}
+	r.NoRoute(httpx.Static(webadmin.FS))
 	return r
 }
 
