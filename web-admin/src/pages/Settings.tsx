@@ -1,0 +1,73 @@
+import { useEffect, useState } from 'react'
+import { api, get } from '../api'
+import { can, type Me } from '../App'
+import { ErrorBox, Loading } from '../components/ui'
+
+interface Rule { path: string; action: 'hash' | 'erase' }
+interface SettingsDoc { four_eyes: boolean; retention_days: number; masking: Rule[] }
+
+export function Settings({ me }: { me: Me }) {
+  const [s, setS] = useState<SettingsDoc>()
+  const [error, setError] = useState<Error>()
+  const [saved, setSaved] = useState<string>()
+  const admin = can(me, 'admin')
+  useEffect(() => {
+    get<SettingsDoc>('/admin/v1/settings').then(setS, setError)
+  }, [])
+  if (!s) return <>{error ? <ErrorBox error={error} /> : <Loading what="settings" />}</>
+  const save = async () => {
+    setError(undefined)
+    setSaved(undefined)
+    try {
+      setS(await api<SettingsDoc>('PUT', '/admin/v1/settings', s))
+      setSaved('Settings saved; every instance applies them within a second.')
+    } catch (e) {
+      setError(e as Error)
+    }
+  }
+  const rule = (i: number, r: Partial<Rule>) => setS({ ...s, masking: s.masking.map((m, j) => (i === j ? { ...m, ...r } : m)) })
+  return (
+    <>
+      <h1>Settings</h1>
+      <fieldset disabled={!admin}>
+        <label className="check">
+          <input type="checkbox" checked={s.four_eyes} onChange={(e) => setS({ ...s, four_eyes: e.target.checked })} /> Four-eyes publishing: a second
+          publisher approves the exact draft before it is published
+        </label>
+        <label>
+          Keep decisions for (days, 0 = forever){' '}
+          <input type="number" min={0} max={36500} value={s.retention_days} onChange={(e) => setS({ ...s, retention_days: Number(e.target.value) })} />
+        </label>
+        <h2>Masking before storage</h2>
+        <p className="muted">A JSON pointer under /input; hash keeps one subject's decisions linkable without storing the value.</p>
+        <table aria-label="Masking rules">
+          <tbody>
+            {s.masking.map((m, i) => (
+              <tr key={i}>
+                <td>
+                  <input aria-label={`Path of rule ${i + 1}`} value={m.path} onChange={(e) => rule(i, { path: e.target.value })} />
+                </td>
+                <td>
+                  <select aria-label={`Action of rule ${i + 1}`} value={m.action} onChange={(e) => rule(i, { action: e.target.value as Rule['action'] })}>
+                    <option value="hash">hash</option>
+                    <option value="erase">erase</option>
+                  </select>
+                </td>
+                <td>
+                  <button onClick={() => setS({ ...s, masking: s.masking.filter((_, j) => j !== i) })} aria-label={`Remove rule ${i + 1}`}>
+                    ×
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <button onClick={() => setS({ ...s, masking: [...s.masking, { path: '/input/subject/id', action: 'hash' }] })}>Add a masking rule</button>{' '}
+        <button onClick={save}>Save settings</button>
+      </fieldset>
+      {!admin && <p className="muted">Only admins change settings.</p>}
+      <ErrorBox error={error} />
+      {saved && <p role="status" className="ok">{saved}</p>}
+    </>
+  )
+}
