@@ -5,14 +5,21 @@
 
 -- decision_log_canon is the form of a row its checkpoint hashes: every column
 -- but the subject id (the subject column and the input's subject.id), which
--- erasure removes on purpose, as JSON text (unambiguous, and the same in
--- every session: time as microseconds, not a formatted date).
+-- erasure removes on purpose. Free text is length-prefixed, so no two rows
+-- share a form; time is in microseconds, the same in every session. It takes
+-- columns rather than the row: a plain SQL function of scalars is inlined,
+-- and a whole-row argument would copy every row first (twice the cost).
 -- +goose StatementBegin
-CREATE FUNCTION decision_log_canon(d decision_logs) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT jsonb_build_array(d.decision_id, (extract(epoch FROM d.decided_at) * 1000000)::bigint, d.path,
-        d.input #- '{subject,id}', d.result, d.allow, d.reason_codes, d.source, d.purpose, d.region,
-        d.revision, d.client, d.node, d.eval_ns, array_remove(d.masked, '/input/subject/id'))::text
+CREATE FUNCTION decision_log_canon(id uuid, at timestamptz, path text, input jsonb, result jsonb, allow boolean,
+    codes text[], source text, purpose text, region text, revision text, client text, node text, eval_ns bigint, masked text[])
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT concat_ws(E'\x1f', id, (extract(epoch FROM at) * 1000000)::bigint, length(path), path,
+        (input #- '{subject,id}')::text, result::text, allow,
+        length(array_to_string(codes, ',')), array_to_string(codes, ','),
+        length(source), source, length(purpose), purpose, length(region), region,
+        length(revision), revision, length(client), client, length(node), node, eval_ns,
+        array_to_string(array_remove(masked, '/input/subject/id'), ','))
 $$;
 -- +goose StatementEnd
 
@@ -50,7 +57,8 @@ BEGIN
     END IF;
     SELECT chain, seq, min(r.node), now(), count(*), array_agg(r.decision_id ORDER BY r.decision_id),
            array_agg(r.decided_at ORDER BY r.decision_id), prev,
-           encode(sha256(convert_to(prev || E'\n' || string_agg(decision_log_canon(r), E'\n' ORDER BY r.decision_id), 'UTF8')), 'hex')
+           encode(sha256(convert_to(prev || E'\n' || string_agg(decision_log_canon(r.decision_id, r.decided_at, r.path, r.input, r.result, r.allow, r.reason_codes,
+               r.source, r.purpose, r.region, r.revision, r.client, r.node, r.eval_ns, r.masked), E'\n' ORDER BY r.decision_id), 'UTF8')), 'hex')
     INTO cp FROM new_rows r;
     IF cp.rows = 0 THEN
         RETURN NULL;
@@ -130,6 +138,6 @@ $$;
 DROP TRIGGER decision_logs_checkpoint ON decision_logs;
 DROP FUNCTION decision_logs_checkpoint();
 DROP TABLE decision_log_checkpoints;
-DROP FUNCTION decision_log_canon(decision_logs);
+DROP FUNCTION decision_log_canon(uuid, timestamptz, text, jsonb, jsonb, boolean, text[], text, text, text, text, text, text, bigint, text[]);
 -- ensure_decision_log_partitions keeps calling decision_log_insert_only,
 -- which stays: dropping it would break partition upkeep.

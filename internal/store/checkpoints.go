@@ -91,7 +91,8 @@ func (db *DB) VerifyDecisionLog(ctx context.Context, removed []TimeRange, progre
 		var missingIDs []uuid.UUID
 		var missingAts []time.Time
 		err := db.Pool.QueryRow(ctx, `SELECT count(d.decision_id),
-				encode(sha256(convert_to($1 || E'\n' || string_agg(decision_log_canon(d), E'\n' ORDER BY d.decision_id)
+				encode(sha256(convert_to($1 || E'\n' || string_agg(decision_log_canon(d.decision_id, d.decided_at, d.path, d.input, d.result, d.allow,
+					d.reason_codes, d.source, d.purpose, d.region, d.revision, d.client, d.node, d.eval_ns, d.masked), E'\n' ORDER BY d.decision_id)
 					FILTER (WHERE d.decision_id IS NOT NULL), 'UTF8')), 'hex'),
 				coalesce(array_agg(k.id) FILTER (WHERE d.decision_id IS NULL), '{}'),
 				coalesce(array_agg(k.at) FILTER (WHERE d.decision_id IS NULL), '{}')

@@ -14,19 +14,20 @@ import (
 )
 
 // BenchmarkLogSinkWrite measures one group commit of 500 realistic rows,
-// with the statistics triggers and without them, so their cost is known:
+// with the log's triggers (statistics, checkpoints) and without them, so
+// their cost is known:
 //
 //	go test -run '^$' -bench LogSinkWrite -count 5 ./internal/store/
 func BenchmarkLogSinkWrite(b *testing.B) {
-	for _, stats := range []bool{true, false} {
-		b.Run(fmt.Sprintf("stats=%v", stats), func(b *testing.B) {
+	for _, triggers := range []bool{true, false} {
+		b.Run(fmt.Sprintf("triggers=%v", triggers), func(b *testing.B) {
 			db := pgtest.New(b)
 			s, err := store.FromPool(db.Pool, store.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			ctx := context.Background()
-			if !stats {
+			if !triggers {
 				if _, err := db.Pool.Exec(ctx, `ALTER TABLE decision_logs DISABLE TRIGGER USER`); err != nil {
 					b.Fatal(err)
 				}
