@@ -1,6 +1,7 @@
 # signalgate — two commands on a fresh Debian machine:
 #   make run    install what is missing, build, serve on :8080 with the default policy
-#   make test   everything: vet, Go tests (race) against a real PostgreSQL, Rego tests
+#   make test   everything: vet, Go tests (race) against a real PostgreSQL, Rego tests,
+#               UI unit tests and browser tests against a real server
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -10,8 +11,11 @@ TOOLS       := $(CURDIR)/.tools/bin
 OPA         := $(TOOLS)/opa-$(OPA_VERSION)
 BIN         := $(CURDIR)/bin
 PG_BIN      := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+WEB         := web-admin
+CHROMIUM    := /usr/bin/chromium
 
-.PHONY: run test build deps postgres vet gotest fuzz faulttest regotest bench bench-audit bench-engine clean-data
+.PHONY: run test build build-api ui uitest e2e deps postgres node chromium vet gotest fuzz faulttest regotest \
+	bench bench-audit bench-engine clean-data
 
 ## deps: install what the machine lacks (PostgreSQL from Debian's packages).
 deps: postgres
@@ -25,7 +29,38 @@ postgres:
 		apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-build:
+## node: Node.js and npm, which build the admin UI. Vite 8 needs Node 20.19
+## or newer (or 22.12+); Debian 12's own nodejs is 18, too old for it.
+node:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "Node.js or npm not found: installing Debian's nodejs and npm with apt-get"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null || { \
+			echo "could not install Node.js: install Node.js 20.19+ with npm (https://nodejs.org)," \
+				"or run 'make build-api' for a server without the admin UI" >&2; exit 1; }; \
+	fi
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a === 20 && b >= 19 || a === 22 && b >= 12 || a > 22 ? 0 : 1)' || { \
+		echo "Node.js $$(node --version) is too old for the admin UI: install Node.js 20.19+ or 22.12+" \
+			"(https://nodejs.org, or NodeSource's Debian packages)," \
+			"or run 'make build-api' for a server without the admin UI" >&2; exit 1; }
+	@echo "Node.js found: $$(node --version), npm $$(npm --version)"
+
+# npm ci only when node_modules is missing or older than the lock file: it
+# wipes and reinstalls everything, which takes a while.
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json | node
+	cd $(WEB) && npm ci --no-audit --no-fund
+
+## ui: the admin UI, type-checked and bundled into web-admin/dist.
+ui: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm run build
+
+## build: the server with the admin UI embedded (needs Node; see build-api).
+build: ui
+	$(GO) build -tags webui -o $(BIN)/signalgate ./cmd/signalgate
+
+## build-api: the server without the admin UI, from Go alone; / then serves a
+## page saying how to build the UI.
+build-api:
 	$(GO) build -o $(BIN)/signalgate ./cmd/signalgate
 
 ## run: serve on :8080 with a managed local PostgreSQL kept in ./.signalgate.
@@ -33,8 +68,9 @@ run: deps build
 	$(BIN)/signalgate serve
 
 ## test: everything a change must pass. The fault tests run after the unit
-## tests, on their own: they kill servers and stop PostgreSQL under load.
-test: deps vet gotest fuzz regotest faulttest
+## and browser tests, on their own: they kill servers and stop PostgreSQL
+## under load.
+test: deps vet gotest fuzz regotest uitest e2e faulttest
 
 vet:
 	$(GO) vet ./...
@@ -48,6 +84,27 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/strictjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadRecord$$' -fuzztime $(FUZZTIME) ./internal/spool/
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./internal/engine/
+
+## uitest: the UI's unit tests (vitest).
+uitest: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm test
+
+## chromium: Debian's Chromium for the browser tests (Playwright drives the
+## system browser; it never downloads one).
+chromium:
+	@if [ -x $(CHROMIUM) ]; then \
+		echo "Chromium found: $(CHROMIUM)"; \
+	else \
+		echo "Chromium not found: installing it with apt-get"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## e2e: browser tests against a real server with its own managed PostgreSQL.
+## The shell expands the file list: node 22+ no longer searches a directory
+## given to --test.
+e2e: build chromium
+	SIGNALGATE_BIN=$(BIN)/signalgate node --test $(WEB)/e2e/*.test.mjs
 
 ## faulttest: a real server killed -9 and PostgreSQL crashed under load;
 ## prints acknowledged / found / missing / duplicates per fault.

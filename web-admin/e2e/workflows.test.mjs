@@ -1,0 +1,144 @@
+// The admin UI's main workflows in a real browser against a real server:
+// finding and replaying a decision, editing the policy (structured editors,
+// save, conflict, validate, impact, publish, rollback), the playground, and
+// pages that follow the user's roles.
+import { after, afterEach, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PASSWORD, USER, api, launchBrowser, login, newPage, startServer } from './harness.mjs';
+
+let server, browser, page;
+
+const input = (region, topics = ['hiking'], source = 'ai_chat') => ({
+  input: { signal: { source, topics }, subject: { id: `u-${region}`, region }, purpose: 'ads' },
+});
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  for (const region of ['FR', 'FR', 'US', 'US', 'DE']) {
+    const r = await api(server.url, server.token, 'POST', '/v1/decisions', input(region));
+    assert.equal(r.status, 200);
+  }
+}, { timeout: 120_000 });
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  page = await newPage(browser);
+  page.on('dialog', (d) => d.accept()); // confirmations (rollback) are accepted
+  await login(page, server.url, USER, PASSWORD);
+});
+afterEach(async () => { await page.context().close(); });
+
+const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
+test('the decision explorer filters, shows a decision and replays it', { timeout: 60_000 }, async () => {
+  await nav('Decisions').click();
+  await page.getByLabel('Region').fill('FR');
+  await page.getByLabel('Outcome').selectOption('false');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const rows = page.getByRole('table', { name: 'Decisions' }).locator('tbody tr');
+  await page.waitForURL(/region=FR/);
+  await rows.first().waitFor();
+  assert.equal(await rows.count(), 2);
+  for (const text of await rows.allInnerTexts()) assert.match(text, /deny.*region_excluded.*FR/s);
+  assert.match(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href'), /format=csv&.*region=FR/);
+
+  await rows.first().getByRole('link').click();
+  const detail = page.getByRole('complementary', { name: 'Decision detail' });
+  await detail.locator('li').getByText('region_excluded').waitFor();
+  await detail.getByRole('link', { name: 'r1' }).waitFor();
+  await detail.getByRole('button', { name: 'Replay' }).click();
+  await detail.getByRole('status').getByText('reproduces the logged result').waitFor();
+});
+
+test('a policy change is edited structurally, validated, analysed, published and rolled back', { timeout: 120_000 }, async () => {
+  await nav('Policy').click();
+  const taxonomy = page.getByRole('region', { name: 'Topic taxonomy' });
+  await taxonomy.getByLabel('Topic').fill('knitting');
+  await taxonomy.getByLabel('Category').fill('health');
+  await taxonomy.getByRole('button', { name: 'Add to topic taxonomy' }).click();
+  await page.getByText('unsaved changes').waitFor();
+  // The raw data document follows the structured edit.
+  await page.getByRole('button', { name: 'data.json' }).click();
+  await page.locator('.cm-content').getByText('"knitting"').waitFor();
+
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('status').getByText('Draft saved.').waitFor();
+  await page.getByRole('button', { name: 'Validate' }).click();
+  await page.getByRole('status').getByText(/^Valid: 0 problems/).waitFor();
+
+  await page.getByRole('button', { name: 'Analyse impact' }).click();
+  await page.getByText(/of 5 recent decisions would change/).waitFor({ timeout: 30_000 });
+
+  await page.getByLabel('Message').fill('knitting is health');
+  await page.getByRole('button', { name: 'Publish' }).click();
+  await page.getByRole('status').getByText('Published r2.').waitFor();
+
+  await nav('Revisions').click();
+  const revisions = page.getByRole('table', { name: 'Revisions' });
+  await revisions.getByText('r2 (active)').waitFor().catch(async () => {
+    await revisions.locator('tr', { hasText: 'knitting is health' }).getByText('(active)').waitFor();
+  });
+  await page.getByRole('button', { name: 'Roll back to r1' }).click();
+  await page.getByRole('status').getByText('r1 is now active.').waitFor();
+  const r1 = await api(server.url, server.token, 'GET', '/admin/v1/revisions');
+  assert.equal(r1.body.active, 'r1');
+});
+
+test('saving over someone else\'s save is refused with a message', { timeout: 60_000 }, async () => {
+  await nav('Policy').click();
+  const categories = page.getByRole('region', { name: 'Sensitive categories' });
+  await categories.getByLabel('Category').fill('finances');
+  await categories.getByLabel('Description').fill('Financial hardship.');
+  await categories.getByRole('button', { name: 'Add to sensitive categories' }).click();
+  // Meanwhile another admin saves the draft through the API.
+  const draft = await api(server.url, server.token, 'GET', '/admin/v1/draft');
+  draft.body.modules['extra.rego'] = 'package signalgate.extra\n';
+  const saved = await fetch(`${server.url}/admin/v1/draft`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${server.token}`, 'If-Match': draft.body.etag, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ modules: draft.body.modules, data: draft.body.data }),
+  });
+  assert.equal(saved.status, 200);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('alert').getByText(/Someone saved the draft after you opened it/).waitFor();
+  await page.getByRole('button', { name: 'Reload' }).click();
+  await page.getByRole('button', { name: 'extra.rego' }).waitFor();
+});
+
+test('the playground explains an example decision', { timeout: 60_000 }, async () => {
+  await nav('Playground').click();
+  await page.getByLabel('Example').selectOption('region_excluded');
+  await page.getByRole('button', { name: 'Evaluate' }).click();
+  const status = page.getByRole('region', { name: 'Evaluation' }).getByRole('status');
+  await status.getByText(/^Denied by draft/).waitFor();
+  await page.getByRole('region', { name: 'Evaluation' }).getByText('region_excluded').first().waitFor();
+});
+
+test('a viewer sees what viewers may see, and no more', { timeout: 60_000 }, async () => {
+  const created = await api(server.url, server.token, 'POST', '/admin/v1/users', { name: 'vera', roles: ['viewer'], password: 'a viewer password 123' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const viewer = await newPage(browser);
+  try {
+    await login(viewer, server.url, 'vera', 'a viewer password 123');
+    const main = viewer.getByRole('navigation', { name: 'Main' });
+    assert.equal(await main.getByRole('link', { name: 'Access' }).count(), 0);
+    await main.getByRole('link', { name: 'Policy', exact: true }).click();
+    await viewer.getByRole('button', { name: 'data.json' }).waitFor();
+    assert.equal(await viewer.getByRole('button', { name: 'Save', exact: true }).count(), 0);
+    await main.getByRole('link', { name: 'Overview' }).click();
+    await viewer.getByRole('heading', { name: 'Active policy' }).waitFor();
+  } finally {
+    await viewer.context().close();
+  }
+});
+
+test('the audit trail shows its verify status', { timeout: 60_000 }, async () => {
+  await nav('Audit trail').click();
+  await page.getByRole('status').getByText(/Hash chain intact/).waitFor();
+  await page.getByRole('table', { name: 'Audit trail' }).getByText('policy.publish').first().waitFor();
+});
