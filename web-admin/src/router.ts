@@ -2,8 +2,17 @@ import { useEffect, useState } from 'react'
 
 // A tiny history router: the server answers every UI path with index.html.
 
+// guard, when set, is asked before leaving the current page (unsaved edits).
+let guard: string | null = null
+
+export function setLeaveGuard(message: string | null) {
+  guard = message
+}
+
 export function navigate(to: string) {
   if (to === location.pathname + location.search) return
+  if (guard && !to.startsWith(location.pathname + '?') && !window.confirm(guard)) return
+  guard = null
   history.pushState(null, '', to)
   window.dispatchEvent(new Event('signalgate:navigate'))
 }

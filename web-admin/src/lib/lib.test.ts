@@ -81,3 +81,19 @@ describe('data', () => {
     expect(toLocalInput('not a date')).toBe('')
   })
 })
+
+import { sideBySide } from './diff'
+
+describe('side-by-side diff', () => {
+  it('pairs removals with the additions that follow them', () => {
+    const d = '--- a\n+++ b\n@@ -1,3 +1,3 @@\n same\n-old 1\n-old 2\n+new 1\n tail\n+added\n'
+    expect(sideBySide(d)).toEqual([
+      { left: '@@ -1,3 +1,3 @@', right: '@@ -1,3 +1,3 @@', kind: 'hunk' },
+      { left: 'same', right: 'same', kind: 'same' },
+      { left: 'old 1', right: 'new 1', kind: 'change' },
+      { left: 'old 2', right: undefined, kind: 'change' },
+      { left: 'tail', right: 'tail', kind: 'same' },
+      { left: undefined, right: 'added', kind: 'change' },
+    ])
+  })
+})

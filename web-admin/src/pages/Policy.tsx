@@ -7,6 +7,7 @@ import { ErrorBox, Link, Loading } from '../components/ui'
 import type { Problem } from '../lib/diagnostics'
 import { fromLocalInput, setRollout, targeting, toLocalInput, withTargeting, type Data } from '../lib/data'
 import { EU_EEA, UK, addRegions, normalizeRegion, removeRegion, sortKeys } from '../lib/regions'
+import { setLeaveGuard } from '../router'
 
 interface Draft { modules: Record<string, string>; data: Data; etag: string; content_hash: string; updated_by?: string }
 interface Report { ok: boolean; errors: Problem[]; tests: { name: string; pass: boolean; message: string }[] }
@@ -44,12 +45,16 @@ export function Policy({ me }: { me: Me }) {
   useEffect(() => {
     load()
   }, [])
-  // Unsaved-change guard: leaving the page asks first.
+  // Unsaved-change guard: leaving the page, or the app, asks first.
   useEffect(() => {
     if (!dirty) return
     const guard = (e: BeforeUnloadEvent) => e.preventDefault()
     window.addEventListener('beforeunload', guard)
-    return () => window.removeEventListener('beforeunload', guard)
+    setLeaveGuard('The draft has unsaved changes. Leave and lose them?')
+    return () => {
+      window.removeEventListener('beforeunload', guard)
+      setLeaveGuard(null)
+    }
   }, [dirty])
 
   const changeData = (next: Data) => {

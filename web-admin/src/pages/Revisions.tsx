@@ -3,6 +3,7 @@ import { get, post } from '../api'
 import { can, type Me } from '../App'
 import { ErrorBox, Loading, useLoad, when } from '../components/ui'
 import { useLocation } from '../router'
+import { sideBySide } from '../lib/diff'
 
 interface Revision { revision: string; author: string; message: string; created_at: string; active: boolean; content_hash: string }
 interface Diff {
@@ -116,13 +117,22 @@ export function Revisions({ me }: { me: Me }) {
               <summary>
                 {m.path} ({m.status})
               </summary>
-              <pre className="diff">
-                {m.diff.split('\n').map((line, i) => (
-                  <span key={i} className={line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : undefined}>
-                    {line + '\n'}
-                  </span>
-                ))}
-              </pre>
+              <table className="sbs" aria-label={`Changes to ${m.path}`}>
+                <thead>
+                  <tr>
+                    <th>{sel}</th>
+                    <th>{other}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {sideBySide(m.diff).map((r, i) => (
+                    <tr key={i} className={r.kind}>
+                      <td className={r.kind === 'change' && r.left !== undefined ? 'del' : undefined}>{r.left}</td>
+                      <td className={r.kind === 'change' && r.right !== undefined ? 'add' : undefined}>{r.right}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </details>
           ))}
         </section>
