@@ -71,11 +71,9 @@ test('a rollout change goes from the editor to live decisions and back', { timeo
   await nav('Policy').click();
 
   // A rollout date, through its date picker.
-  const start = page.getByLabel('Start of follow/ads')
-  await start.fill('2026-06-01T00:00');
+  const start = page.getByLabel('Start of follow/ads');
+  await start.fill('2020-06-01T00:00');
   await page.getByText('unsaved changes').waitFor();
-  await page.getByRole('button', { name: 'data.json' }).click();
-  await page.locator('.cm-content').getByText('"2026-06-01T00:00:00Z"').waitFor();
 
   // A syntax error, marked where it is; then fixed.
   await page.getByRole('button', { name: 'minor.rego' }).click();
@@ -97,13 +95,13 @@ test('a rollout change goes from the editor to live decisions and back', { timeo
   await page.getByRole('status').getByText(/^Valid: 0 problems/).waitFor();
   const saved = await api(server.url, server.token, 'GET', '/admin/v1/draft');
   assert.doesNotMatch(saved.body.modules['minor.rego'], /broken/);
-  assert.equal(saved.body.data.targeting.rollouts.follow.ads.start, '2026-06-01T00:00:00Z');
+  assert.equal(saved.body.data.targeting.rollouts.follow.ads.start, '2020-06-01T00:00:00Z');
 
   await page.getByRole('button', { name: 'Analyse impact' }).click();
   await page.getByText(/of 5 recent decisions would change/).waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(ARTIFACTS, 'impact.png'), fullPage: true });
 
-  await page.getByLabel('Message').fill('follow ads from June');
+  await page.getByLabel('Message').fill('follow ads from June 2020');
   await page.getByRole('button', { name: 'Publish' }).click();
   await page.getByRole('status').getByText('Published r2.').waitFor();
 
