@@ -21,8 +21,8 @@ const input = (region, topics = ['hiking'], source = 'ai_chat') => ({
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
-  for (const region of ['FR', 'FR', 'US', 'US', 'DE']) {
-    const r = await api(server.url, server.token, 'POST', '/v1/decisions', input(region));
+  for (const [region, topic] of [['FR', 'hiking'], ['FR', 'knitting'], ['US', 'knitting'], ['US', 'hiking'], ['DE', 'knitting']]) {
+    const r = await api(server.url, server.token, 'POST', '/v1/decisions', input(region, [topic]));
     assert.equal(r.status, 200);
   }
 }, { timeout: 120_000 });
@@ -74,6 +74,11 @@ test('a rollout change goes from the editor to live decisions and back', { timeo
   const start = page.getByLabel('Start of follow/ads');
   await start.fill('2020-06-01T00:00');
   await page.getByText('unsaved changes').waitFor();
+  // And a topic the taxonomy did not know, now sensitive.
+  const taxonomy = page.getByRole('region', { name: 'Topic taxonomy' });
+  await taxonomy.getByLabel('Topic').fill('knitting');
+  await taxonomy.getByLabel('Category').fill('health');
+  await taxonomy.getByRole('button', { name: 'Add to topic taxonomy' }).click();
 
   // A syntax error, marked where it is; then fixed.
   await page.getByRole('button', { name: 'minor.rego' }).click();
@@ -98,8 +103,10 @@ test('a rollout change goes from the editor to live decisions and back', { timeo
   assert.equal(saved.body.data.targeting.rollouts.follow.ads.start, '2020-06-01T00:00:00Z');
 
   await page.getByRole('button', { name: 'Analyse impact' }).click();
-  await page.getByText(/of 5 recent decisions would change/).waitFor({ timeout: 60_000 });
-  await page.screenshot({ path: join(ARTIFACTS, 'impact.png'), fullPage: true });
+  await page.getByText('3 of 5 recent decisions would change.').waitFor({ timeout: 60_000 });
+  const impact = page.getByRole('region', { name: 'Impact and publish' });
+  await impact.getByRole('table').filter({ hasText: 'allow to deny' }).getByRole('link').first().waitFor();
+  await impact.screenshot({ path: join(ARTIFACTS, 'impact.png') });
 
   await page.getByLabel('Message').fill('follow ads from June 2020');
   await page.getByRole('button', { name: 'Publish' }).click();

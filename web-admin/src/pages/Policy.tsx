@@ -438,7 +438,7 @@ function ImpactView({ impact }: { impact: Impact }) {
   const sample = (ids: string[]) =>
     ids.slice(0, 3).map((id) => (
       <Link key={id} to={`/decisions?id=${id}`}>
-        {id.slice(0, 8)}
+        …{id.slice(-8)}
       </Link>
     ))
   return (
