@@ -97,3 +97,15 @@ describe('side-by-side diff', () => {
     ])
   })
 })
+
+import { fillMinutes } from './stats'
+
+describe('fillMinutes', () => {
+  it('has a bucket for every minute, counts where there were decisions', () => {
+    const end = new Date('2026-01-01T00:10:30Z')
+    const got = fillMinutes([{ start: '2026-01-01T00:08:00Z', allow: 2, deny: 1 }], end, 5)
+    expect(got.map((b) => b.start.slice(11, 16))).toEqual(['00:06', '00:07', '00:08', '00:09', '00:10'])
+    expect(got[2]).toEqual({ start: '2026-01-01T00:08:00.000Z', allow: 2, deny: 1 })
+    expect(got[0].allow + got[0].deny).toBe(0)
+  })
+})

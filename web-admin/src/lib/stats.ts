@@ -24,3 +24,16 @@ export function topDenied(totals: Total[], n: number): { value: string; deny: nu
     .sort((a, b) => b.deny - a.deny || a.value.localeCompare(b.value))
     .slice(0, n)
 }
+
+// fillMinutes returns one bucket per minute of the n minutes ending at end,
+// empty ones included, so a chart's time axis has no gaps.
+export function fillMinutes(buckets: { start: string; allow: number; deny: number }[], end: Date, n: number) {
+  const byStart = new Map(buckets.map((b) => [new Date(b.start).getTime(), b]))
+  const last = Math.floor(end.getTime() / 60_000) * 60_000
+  const out = []
+  for (let t = last - (n - 1) * 60_000; t <= last; t += 60_000) {
+    const b = byStart.get(t)
+    out.push({ start: new Date(t).toISOString(), allow: b?.allow ?? 0, deny: b?.deny ?? 0 })
+  }
+  return out
+}

@@ -1,6 +1,6 @@
 import { get } from '../api'
 import { Bars, Columns, ErrorBox, Link, Loading, useLoad, when } from '../components/ui'
-import { perBucket, topDenied, type Point, type Total } from '../lib/stats'
+import { fillMinutes, perBucket, topDenied, type Point, type Total } from '../lib/stats'
 
 interface Stats { series: Point[]; totals: Total[] }
 interface Revision { revision: string; author: string; message: string; created_at: string; active: boolean }
@@ -21,7 +21,7 @@ export function Overview() {
         <section aria-labelledby="per-minute">
           <h2 id="per-minute">Decisions per minute, last hour</h2>
           {minutes.loading ? <Loading what="decisions" /> : <ErrorBox error={minutes.error} />}
-          {minutes.data && <Columns buckets={perBucket(minutes.data.series)} label="Decisions per minute, allowed and denied" />}
+          {minutes.data && <Columns buckets={fillMinutes(perBucket(minutes.data.series), new Date(), 60)} label="Decisions per minute, allowed and denied" />}
         </section>
         <section aria-labelledby="active">
           <h2 id="active">Active policy</h2>
