@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/signalgate/signalgate/internal/audit"
-	"github.com/signalgate/signalgate/internal/config"
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/errs"
@@ -33,11 +32,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	case args[0] == "erase-subject":
 		return auditErase(ctx, args[1:], getenv, stdout, stderr)
 	}
-	cfg, _, err := config.Load("signalgate audit verify", args[1:], getenv, stderr)
-	if err != nil {
-		return err
-	}
-	dbs, err := openDatabases(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	dbs, _, err := openForCommand(ctx, "signalgate audit verify", args[1:], getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -116,11 +111,7 @@ func auditReplay(ctx context.Context, args []string, getenv func(string) string,
 			return errExit1
 		}
 	}
-	cfg, _, err := config.Load("signalgate audit replay", nil, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	dbs, err := openDatabases(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	dbs, cfg, err := openForCommand(ctx, "signalgate audit replay", nil, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -172,11 +163,7 @@ func auditErase(ctx context.Context, args []string, getenv func(string) string, 
 		return errExit1
 	}
 	id := args[0]
-	cfg, _, err := config.Load("signalgate audit erase-subject", args[1:], getenv, stderr)
-	if err != nil {
-		return err
-	}
-	dbs, err := openDatabases(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	dbs, _, err := openForCommand(ctx, "signalgate audit erase-subject", args[1:], getenv, stderr)
 	if err != nil {
 		return err
 	}

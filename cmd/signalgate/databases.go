@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/signalgate/signalgate/internal/config"
@@ -71,4 +72,15 @@ func (d *databases) close(ctx context.Context) {
 	if d.cluster != nil {
 		_ = d.cluster.Stop(ctx)
 	}
+}
+
+// openForCommand loads a one-off command's configuration (args are its
+// flags) and connects as it says; the caller closes with closeLeavingShared.
+func openForCommand(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*databases, config.Config, error) {
+	cfg, _, err := config.Load(name, args, getenv, stderr)
+	if err != nil {
+		return nil, cfg, err
+	}
+	dbs, err := openDatabases(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	return dbs, cfg, err
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/signalgate/signalgate/internal/auth"
-	"github.com/signalgate/signalgate/internal/config"
 )
 
 // roleList collects repeated --role flags.
@@ -39,11 +38,7 @@ func identityCmd(ctx context.Context, what string, args []string, getenv func(st
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, _, err := config.Load("signalgate "+what, nil, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	dbs, err := openDatabases(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	dbs, _, err := openForCommand(ctx, "signalgate "+what, nil, getenv, stderr)
 	if err != nil {
 		return err
 	}
