@@ -235,7 +235,7 @@ func (r *Runner) reportProgress(id uuid.UUID, done *atomic.Int64) (stop func()) 
 	return func() { close(quit); wg.Wait() }
 }
 
-// Job returns job id as stored; a running job without progress for
+// Read returns job id as stored; a running job without progress for
 // StaleAfter is reported failed.
 func Read(ctx context.Context, s Store, id uuid.UUID, now time.Time) (Job, error) {
 	j, err := s.ImpactJob(ctx, id)
