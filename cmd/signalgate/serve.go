@@ -249,8 +249,21 @@ func routes(d routeDeps) *gin.Engine {
 	if d.sso != nil {
 		admin.RegisterOIDC(r, d.sso, d.sessions)
 	}
+	quarantined := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "signalgate_agent_events_quarantined_total", Help: "Uploaded decision events the log could not store, kept in quarantine.",
+	})
+	d.reg.MustRegister(quarantined)
+	api.RegisterAgents(r, authn, &api.Agents{Engine: d.engine, Revisions: d.policies, Store: agentStore{d.db.LogSink(), d.db}, Quarantined: quarantined})
+	admin.RegisterFleet(r, authn, d.db, d.policies.ActiveID)
 	r.NoRoute(httpx.Static(webadmin.FS))
 	return r
+}
+
+// agentStore keeps what OPA agents upload (the log's idempotent writes) and
+// report.
+type agentStore struct {
+	*store.LogSink
+	*store.DB
 }
 
 // singleSignOn returns the OpenID Connect provider, or nil when no issuer

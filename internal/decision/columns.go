@@ -179,3 +179,16 @@ func appendResult(b []byte, r engine.Result) []byte {
 	}
 	return append(b, "]}"...)
 }
+
+// Columns fills e's filter columns (source, purpose, region, subject) and
+// its allow and reason codes from an input and a result, as for a native
+// decision; result may be nil (undefined). Decisions made elsewhere (OPA
+// agents) are logged through it, so searches treat both alike.
+func Columns(e *decisionlog.Entry, input, result ast.Value) {
+	if input != nil {
+		fillColumns(e, input)
+	}
+	if result != nil {
+		e.Allow, e.ReasonCodes = summarize(result)
+	}
+}

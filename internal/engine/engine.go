@@ -7,6 +7,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,9 @@ type Decision struct {
 type Engine struct {
 	current atomic.Pointer[Policy]
 	timeout time.Duration
+
+	mu      sync.Mutex
+	changed chan struct{} // closed at the next Swap
 }
 
 // New returns an Engine whose evaluations each run for at most timeout.
@@ -59,12 +63,27 @@ func New(timeout time.Duration) *Engine {
 	if timeout <= 0 {
 		timeout = 50 * time.Millisecond
 	}
-	return &Engine{timeout: timeout}
+	return &Engine{timeout: timeout, changed: make(chan struct{})}
 }
 
 // Swap makes p the policy every following evaluation uses and returns the
 // previous one (nil at first).
-func (e *Engine) Swap(p *Policy) *Policy { return e.current.Swap(p) }
+func (e *Engine) Swap(p *Policy) *Policy {
+	old := e.current.Swap(p)
+	e.mu.Lock()
+	close(e.changed)
+	e.changed = make(chan struct{})
+	e.mu.Unlock()
+	return old
+}
+
+// Changed returns a channel closed at the next Swap, for those who wait on a
+// policy change (long-polling agents) instead of asking again and again.
+func (e *Engine) Changed() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.changed
+}
 
 // Policy returns the active policy, or nil before the first Swap.
 func (e *Engine) Policy() *Policy { return e.current.Load() }

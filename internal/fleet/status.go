@@ -1,0 +1,62 @@
+package fleet
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/signalgate/signalgate/internal/errs"
+)
+
+// Agent is an OPA agent as its latest status report describes it.
+type Agent struct {
+	ID       string
+	Version  string
+	Revision string            // of the signalgate bundle it runs
+	Plugins  map[string]string // plugin → state (OK, NOT_READY, ERROR, ...)
+	Errors   []string
+	LastSeen time.Time
+	Report   json.RawMessage // the whole report, as sent
+}
+
+type statusReport struct {
+	Labels  map[string]string `json:"labels"`
+	Bundles map[string]struct {
+		ActiveRevision string `json:"active_revision"`
+		Code           string `json:"code"`
+		Message        string `json:"message"`
+	} `json:"bundles"`
+	Plugins map[string]struct {
+		State string `json:"state"`
+	} `json:"plugins"`
+}
+
+// ParseStatus reads an OPA status report. It returns errs.Invalid when the
+// body is not one (no labels.id to know the agent by).
+func ParseStatus(body []byte, at time.Time) (Agent, error) {
+	var r statusReport
+	if err := json.Unmarshal(body, &r); err != nil {
+		return Agent{}, errs.E(errs.Invalid, "the status report is not JSON: %v", err)
+	}
+	// jsonb refuses NUL, even escaped: the report is kept as sent otherwise.
+	report := bytes.ReplaceAll(body, []byte(`\u0000`), []byte(`\ufffd`))
+	a := Agent{ID: r.Labels["id"], Version: r.Labels["version"], Plugins: map[string]string{}, LastSeen: at, Report: report}
+	if a.ID == "" {
+		return a, errs.E(errs.Invalid, `the status report has no labels.id: OPA sends one unless its configuration removes it`)
+	}
+	b, ok := r.Bundles["signalgate"]
+	if !ok {
+		for _, other := range r.Bundles {
+			b = other
+			break
+		}
+	}
+	a.Revision = b.ActiveRevision
+	if b.Code != "" {
+		a.Errors = append(a.Errors, b.Code+": "+b.Message)
+	}
+	for name, p := range r.Plugins {
+		a.Plugins[name] = p.State
+	}
+	return a, nil
+}
