@@ -75,8 +75,9 @@ test: deps vet gotest fuzz regotest uitest e2e faulttest
 vet:
 	$(GO) vet ./...
 
-gotest:
-	$(GO) test -race -count=1 -timeout 20m ./...
+# The stock-OPA agent test runs the OPA binary built from go.mod's version.
+gotest: $(OPA)
+	SIGNALGATE_OPA_BIN=$(OPA) $(GO) test -race -count=1 -timeout 20m ./...
 
 # A short run of each fuzz target beyond its seed corpus (testdata/fuzz).
 FUZZTIME ?= 10s
