@@ -101,3 +101,60 @@ func TestPublishesUnderLoad(t *testing.T) {
 		t.Errorf("the other instance is not on the last revision a second after it: %s", body)
 	}
 }
+
+// TestThreeInstances: three instances on one database; a publish through one
+// is served by all three within a second, and the decisions of all three
+// land in one log.
+func TestThreeInstances(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	var nodes []*server
+	for _, name := range []string{"node-a", "node-b", "node-c"} {
+		nodes = append(nodes, startServerOn(t, db, map[string]string{"SIGNALGATE_NODE": name}))
+	}
+	d := nodes[0].draft(t)
+	d.Data["targeting"].(map[string]any)["topic_categories"].(map[string]any)["astrology"] = "religion"
+	if resp, out := nodes[0].putDraft(t, d, d.ETag); resp.StatusCode != 200 {
+		t.Fatalf("save draft: %d %s", resp.StatusCode, out)
+	}
+	published := time.Now()
+	if resp, out := nodes[0].do(t, "POST", "/admin/v1/draft/publish", nodes[0].token, []byte(`{"message":"astrology"}`)); resp.StatusCode != 201 {
+		t.Fatalf("publish: %d %s", resp.StatusCode, out)
+	}
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			for {
+				var out decisionResponse
+				resp, body := n.do(t, "POST", "/v1/decisions", n.token, []byte(`{"input":`+benignInput+`}`))
+				if resp.StatusCode == 200 && json.Unmarshal(body, &out) == nil && out.Revision == "r2" {
+					took := time.Since(published)
+					t.Logf("node %d serves r2 %s after the publish", i, took.Round(time.Millisecond))
+					if took > promiseWithRoom {
+						t.Errorf("node %d took %s to serve the publish", i, took)
+					}
+					return
+				}
+				if time.Since(published) > 2*promiseWithRoom {
+					t.Errorf("node %d never served r2", i)
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	var found []string
+	rows, err := db.Pool.Query(t.Context(), `SELECT DISTINCT node FROM decision_logs ORDER BY node`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		_ = rows.Scan(&n)
+		found = append(found, n)
+	}
+	if strings.Join(found, ",") != "node-a,node-b,node-c" {
+		t.Errorf("nodes in the log: %v", found)
+	}
+}
