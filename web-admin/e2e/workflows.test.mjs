@@ -5,6 +5,7 @@
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PASSWORD, USER, api, launchBrowser, login, newPage, startServer } from './harness.mjs';
@@ -191,4 +192,22 @@ test('the audit trail shows its verify status', { timeout: 60_000 }, async () =>
   await nav('Audit trail').click();
   await page.getByRole('status').getByText(/Hash chain intact/).waitFor();
   await page.getByRole('table', { name: 'Audit trail' }).getByText('policy.publish').first().waitFor();
+});
+
+test('the fleet page lists agents, laggards and quarantined events', { timeout: 60_000 }, async () => {
+  const token = await api(server.url, server.token, 'POST', '/admin/v1/tokens', { name: 'sidecar', role: 'agent' });
+  assert.equal(token.status, 201, JSON.stringify(token.body));
+  const as = (path, body, headers = {}) =>
+    fetch(`${server.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${token.body.token}`, ...headers }, body });
+  const status = await as('/status', JSON.stringify({ labels: { id: 'sidecar-7', version: '1.22.3' }, bundles: { signalgate: { active_revision: 'r0' } }, plugins: { bundle: { state: 'OK' } } }));
+  assert.equal(status.status, 200);
+  const upload = await as('/logs', gzipSync(JSON.stringify([{ decision_id: 'nope', timestamp: '2026-11-29T10:00:00Z' }])));
+  assert.equal(upload.status, 200);
+
+  await nav('Fleet').click();
+  const agents = page.getByRole('table', { name: 'Agents' });
+  await agents.getByText('sidecar-7').waitFor();
+  await agents.getByText('r0 (lagging)').waitFor();
+  await page.getByText('1 uploaded decision events could not be stored.').waitFor();
+  await page.getByRole('table', { name: 'Quarantined events' }).getByText(/is not a UUID/).waitFor();
 });

@@ -11,6 +11,7 @@ import { Audit } from './pages/Audit'
 import { Settings } from './pages/Settings'
 import { Coverage } from './pages/Coverage'
 import { Access } from './pages/Access'
+import { Fleet } from './pages/Fleet'
 
 export interface Me { user: string; roles: string[] }
 
@@ -29,6 +30,7 @@ const pages: { path: string; title: string; role: string; page: (me: Me) => Reac
   { path: '/revisions', title: 'Revisions', role: 'viewer', page: (me) => <Revisions me={me} /> },
   { path: '/playground', title: 'Playground', role: 'viewer', page: () => <Playground /> },
   { path: '/coverage', title: 'Coverage', role: 'viewer', page: () => <Coverage /> },
+  { path: '/fleet', title: 'Fleet', role: 'viewer', page: () => <Fleet /> },
   { path: '/audit', title: 'Audit trail', role: 'viewer', page: () => <Audit /> },
   { path: '/settings', title: 'Settings', role: 'viewer', page: (me) => <Settings me={me} /> },
   { path: '/access', title: 'Access', role: 'admin', page: (me) => <Access me={me} /> },
