@@ -50,6 +50,7 @@ type Agents struct {
 	Revisions   Revisions
 	Store       AgentStore
 	Quarantined prometheus.Counter // nil: not counted
+	Signer      *fleet.Signer      // nil: bundles are not signed
 
 	mu     sync.Mutex
 	cached struct {
@@ -124,7 +125,7 @@ func (a *Agents) bundleOf(ctx context.Context, rev string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := fleet.Bundle(rev, r.Content)
+	body, err := fleet.Bundle(rev, r.Content, a.Signer)
 	if err != nil {
 		return nil, err
 	}

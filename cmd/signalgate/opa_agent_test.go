@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -40,62 +44,11 @@ func TestStockOPAAgent(t *testing.T) {
 	s := startServer(t, nil)
 	agentToken := addToken(t, s.db.Pool, auth.Agent)
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opaAddr := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	config := fmt.Sprintf(`services:
-  signalgate:
-    url: %s
-    credentials:
-      bearer:
-        token: %s
-bundles:
-  signalgate:
-    service: signalgate
-    resource: /bundles/signalgate
-    polling:
-      min_delay_seconds: 1
-      max_delay_seconds: 2
-      long_polling_timeout_seconds: 10
-decision_logs:
-  service: signalgate
-  reporting:
-    min_delay_seconds: 1
-    max_delay_seconds: 1
-status:
-  service: signalgate
-`, s.url, agentToken)
-	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var opaLog bytes.Buffer
-	cmd := exec.Command(opa, "run", "--server", "--addr", opaAddr, "--config-file", filepath.Join(dir, "config.yaml"), "--log-level", "error")
-	cmd.Stdout, cmd.Stderr = &opaLog, &opaLog
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("opa output:\n%s", opaLog.String())
-		}
-	})
+	opaAddr := startOPA(t, opa, s.url, agentToken, "")
 
 	// The agent activates the active revision (its health check with
 	// bundles passes only then).
-	waitFor(t, 30*time.Second, "the agent to activate the bundle", func() bool {
-		resp, err := http.Get("http://" + opaAddr + "/health?bundles")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	waitFor(t, 30*time.Second, "the agent to activate the bundle", func() bool { return bundleActive(opaAddr) })
 	knitting := `{"input":{"signal":{"source":"ai_chat","topics":["knitting"]},"subject":{"id":"u-opa","region":"US"},"purpose":"ads"}}`
 	ask := func() (allow bool) {
 		t.Helper()
@@ -274,4 +227,123 @@ func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startOPA runs stock OPA as an agent of the server at url (bundle, decision
+// logs, status), with extra appended to its configuration, and returns its
+// address.
+func startOPA(t *testing.T, opa, url, token, extra string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	config := fmt.Sprintf(`services:
+  signalgate:
+    url: %s
+    credentials:
+      bearer:
+        token: %s
+bundles:
+  signalgate:
+    service: signalgate
+    resource: /bundles/signalgate
+    polling:
+      min_delay_seconds: 1
+      max_delay_seconds: 2
+      long_polling_timeout_seconds: 10
+%s
+decision_logs:
+  service: signalgate
+  reporting:
+    min_delay_seconds: 1
+    max_delay_seconds: 1
+status:
+  service: signalgate
+`, url, token, extra)
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(opa, "run", "--server", "--addr", addr, "--config-file", filepath.Join(dir, "config.yaml"), "--log-level", "error")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("opa output:\n%s", out.String())
+		}
+	})
+	return addr
+}
+
+// bundleActive reports whether the agent at addr activated its bundle.
+func bundleActive(addr string) bool {
+	resp, err := http.Get("http://" + addr + "/health?bundles")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// TestStockOPAVerifiesSignedBundles: with a signing key configured, agents
+// holding the public key activate the bundle; one holding another key
+// refuses it.
+func TestStockOPAVerifiesSignedBundles(t *testing.T) {
+	t.Parallel()
+	opa := opaBinary(t)
+	private, public := rsaPEM(t)
+	_, otherPublic := rsaPEM(t)
+	keyFile := filepath.Join(t.TempDir(), "bundle.key")
+	if err := os.WriteFile(keyFile, []byte(private), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, map[string]string{"SIGNALGATE_BUNDLE_SIGNING_KEY": keyFile})
+	token := addToken(t, s.db.Pool, auth.Agent)
+	keys := func(pub string) string {
+		return "    signing:\n      keyid: signalgate\nkeys:\n  signalgate:\n    algorithm: RS256\n    key: |\n      " +
+			strings.ReplaceAll(strings.TrimSpace(pub), "\n", "\n      ")
+	}
+	trusting := startOPA(t, opa, s.url, token, keys(public))
+	doubting := startOPA(t, opa, s.url, token, keys(otherPublic))
+	waitFor(t, 30*time.Second, "the agent with the right key to activate the signed bundle", func() bool { return bundleActive(trusting) })
+	// The other agent tried the bundle, refused it, and said so.
+	waitFor(t, 20*time.Second, "the agent with another key to report its refusal", func() bool {
+		var fleet struct {
+			Agents []struct {
+				Errors []string `json:"errors"`
+			} `json:"agents"`
+		}
+		_, body := s.do(t, "GET", "/admin/v1/agents", s.token, nil)
+		if json.Unmarshal(body, &fleet) != nil {
+			return false
+		}
+		for _, a := range fleet.Agents {
+			if len(a.Errors) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	if bundleActive(doubting) {
+		t.Error("an agent with another key activated the signed bundle")
+	}
+}
+
+func rsaPEM(t *testing.T) (private, public string) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
 }

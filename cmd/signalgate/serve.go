@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/signalgate/signalgate/internal/decision"
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
+	"github.com/signalgate/signalgate/internal/fleet"
 	"github.com/signalgate/signalgate/internal/httpx"
 	"github.com/signalgate/signalgate/internal/impact"
 	"github.com/signalgate/signalgate/internal/masking"
@@ -129,11 +131,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	signer, err := bundleSigner(cfg)
+	if err != nil {
+		return err
+	}
 	router := routes(routeDeps{
 		sso: sso, replays: replay.NewService(dbs.app.LogReader(), policySvc, cfg.EvalTimeout),
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
 		policies: policySvc, settings: settingsSvc, sessions: sessions, masks: masks, impacts: impacts,
-		recordable: recordable(dbs.app, sp),
+		recordable: recordable(dbs.app, sp), signer: signer,
 	})
 
 	tlsConfig, err := loadTLS(cfg)
@@ -211,6 +217,7 @@ type routeDeps struct {
 	replays   *replay.Service
 	masks     *masking.Current
 	impacts   *impact.Runner
+	signer    *fleet.Signer // nil: agents' bundles are unsigned
 	// recordable tells readiness whether decisions can be recorded.
 	recordable func(context.Context) error
 }
@@ -253,7 +260,8 @@ func routes(d routeDeps) *gin.Engine {
 		Name: "signalgate_agent_events_quarantined_total", Help: "Uploaded decision events the log could not store, kept in quarantine.",
 	})
 	d.reg.MustRegister(quarantined)
-	api.RegisterAgents(r, authn, &api.Agents{Engine: d.engine, Revisions: d.policies, Store: agentStore{d.db.LogSink(), d.db}, Quarantined: quarantined})
+	api.RegisterAgents(r, authn, &api.Agents{Engine: d.engine, Revisions: d.policies, Store: agentStore{d.db.LogSink(), d.db},
+		Quarantined: quarantined, Signer: d.signer})
 	admin.RegisterFleet(r, authn, d.db, d.policies.ActiveID)
 	r.NoRoute(httpx.Static(webadmin.FS))
 	return r
@@ -264,6 +272,19 @@ func routes(d routeDeps) *gin.Engine {
 type agentStore struct {
 	*store.LogSink
 	*store.DB
+}
+
+// bundleSigner reads the configured bundle signing key, or returns nil when
+// none is configured.
+func bundleSigner(cfg config.Config) (*fleet.Signer, error) {
+	if cfg.BundleSigningKey == "" {
+		return nil, nil
+	}
+	key, err := os.ReadFile(cfg.BundleSigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("read the bundle signing key (%s): %w", config.EnvName("bundle-signing-key"), err)
+	}
+	return &fleet.Signer{Key: string(key), Algorithm: cfg.BundleSigningAlg, KeyID: cfg.BundleKeyID}, nil
 }
 
 // singleSignOn returns the OpenID Connect provider, or nil when no issuer

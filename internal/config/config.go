@@ -27,6 +27,9 @@ type Config struct {
 	SpoolDir          string        `flag:"spool-dir" help:"where decisions wait on local disk while PostgreSQL cannot take them (default: spool in the data directory); keep it on persistent storage"`
 	SpoolQuotaMiB     int           `flag:"spool-quota-mib" help:"most MiB the spool may hold; beyond it decisions are refused (503)"`
 	SpoolAfter        time.Duration `flag:"spool-after" help:"a decision-log commit slower than this goes to the spool instead"`
+	BundleSigningKey  string        `flag:"bundle-signing-key" secret:"true" help:"file holding the PEM private key (or HMAC secret) that signs the bundles agents download (empty: unsigned)"`
+	BundleSigningAlg  string        `flag:"bundle-signing-alg" help:"algorithm of the bundle signing key, e.g. RS256, ES256, HS256"`
+	BundleKeyID       string        `flag:"bundle-key-id" help:"name of the signing key in the agents' keys configuration"`
 	Node              string        `flag:"node" help:"name of this instance in the decision log (default: the host name)"`
 	TLSCert           string        `flag:"tls-cert" help:"PEM certificate file; with tls-key, serve HTTPS"`
 	TLSKey            string        `flag:"tls-key" secret:"true" help:"PEM private key file of tls-cert"`
@@ -44,14 +47,16 @@ type Config struct {
 func Default() Config {
 	host, _ := os.Hostname()
 	return Config{
-		Addr:          ":8080",
-		DataDir:       "./.signalgate",
-		LogMode:       "durable",
-		EvalTimeout:   50 * time.Millisecond,
-		SpoolQuotaMiB: 1024,
-		SpoolAfter:    time.Second,
-		Node:          host,
-		LogLevel:      "info",
+		Addr:             ":8080",
+		DataDir:          "./.signalgate",
+		LogMode:          "durable",
+		EvalTimeout:      50 * time.Millisecond,
+		SpoolQuotaMiB:    1024,
+		SpoolAfter:       time.Second,
+		BundleSigningAlg: "RS256",
+		BundleKeyID:      "signalgate",
+		Node:             host,
+		LogLevel:         "info",
 
 		OIDCGroupsClaim: "groups",
 	}

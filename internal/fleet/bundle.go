@@ -15,10 +15,20 @@ import (
 	"github.com/signalgate/signalgate/internal/policy"
 )
 
+// Signer signs bundles the way `opa build --signing-key` does: a JWT in
+// .signatures.json over the hashes of every file, which agents configured
+// with the matching key verify before activating.
+type Signer struct {
+	Key       string // PEM private key, or the HMAC secret
+	Algorithm string // e.g. RS256, ES256, HS256
+	KeyID     string // the key's name in the agents' keys configuration
+}
+
 // Bundle returns revision rev of content as a standard OPA bundle (gzipped
 // tarball): its .manifest carries the revision and roots covering every
 // package and data key, so an agent owns exactly what signalgate publishes.
-func Bundle(rev string, c policy.Content) ([]byte, error) {
+// A non-nil signer signs it.
+func Bundle(rev string, c policy.Content, signer *Signer) ([]byte, error) {
 	b := bundle.Bundle{
 		Manifest: bundle.Manifest{Revision: rev},
 		Data:     c.Data,
@@ -52,6 +62,11 @@ func Bundle(rev string, c policy.Content) ([]byte, error) {
 	}
 	slices.Sort(list)
 	b.Manifest.Roots = &list
+	if signer != nil {
+		if err := b.GenerateSignature(bundle.NewSigningConfig(signer.Key, signer.Algorithm, ""), signer.KeyID, false); err != nil {
+			return nil, fmt.Errorf("sign bundle %s: %w", rev, err)
+		}
+	}
 	var buf bytes.Buffer
 	if err := bundle.NewWriter(&buf).Write(b); err != nil {
 		return nil, fmt.Errorf("write bundle %s: %w", rev, err)
