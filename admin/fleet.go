@@ -16,6 +16,16 @@ import (
 type Fleet interface {
 	Agents(ctx context.Context) ([]fleet.Agent, error)
 	Quarantined(ctx context.Context, newest int) (int64, []fleet.Rejected, error)
+	Instances(ctx context.Context, since time.Time) ([]fleet.Instance, error)
+}
+
+type instanceResponse struct {
+	Node      string    `json:"node"`
+	Version   string    `json:"version"`
+	Revision  string    `json:"revision"`
+	Lagging   bool      `json:"lagging"`
+	StartedAt time.Time `json:"started_at"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 type agentResponse struct {
@@ -34,8 +44,9 @@ type quarantinedResponse struct {
 	Event  string `json:"event"`
 }
 
-// RegisterFleet mounts GET /admin/v1/agents: every OPA agent with the
-// revision it runs (laggards flagged) and the events in quarantine.
+// RegisterFleet mounts GET /admin/v1/agents: the signalgate instances alive
+// and every OPA agent, with the revision each runs (laggards flagged), and
+// the events in quarantine.
 func RegisterFleet(r gin.IRouter, authn gin.HandlerFunc, f Fleet, active func() string) {
 	r.GET("/admin/v1/agents", authn, httpx.Require(auth.Viewer), func(c *gin.Context) {
 		ctx := c.Request.Context()
@@ -49,14 +60,25 @@ func RegisterFleet(r gin.IRouter, authn gin.HandlerFunc, f Fleet, active func() 
 			httpx.WriteError(c, err)
 			return
 		}
+		instances, err := f.Instances(ctx, time.Now().Add(-fleet.InstanceStale))
+		if err != nil {
+			httpx.WriteError(c, err)
+			return
+		}
 		rev := active()
 		out := struct {
 			Active      string                `json:"active"`
+			Instances   []instanceResponse    `json:"instances"`
 			Agents      []agentResponse       `json:"agents"`
 			Lagging     int                   `json:"lagging"`
 			Quarantined int64                 `json:"quarantined"`
 			Recent      []quarantinedResponse `json:"recent_quarantined"`
-		}{Active: rev, Agents: make([]agentResponse, len(agents)), Quarantined: n, Recent: make([]quarantinedResponse, len(recent))}
+		}{Active: rev, Instances: make([]instanceResponse, len(instances)), Agents: make([]agentResponse, len(agents)),
+			Quarantined: n, Recent: make([]quarantinedResponse, len(recent))}
+		for i, in := range instances {
+			out.Instances[i] = instanceResponse{Node: in.Node, Version: in.Version, Revision: in.Revision,
+				Lagging: in.Revision != rev, StartedAt: in.StartedAt, LastSeen: in.LastSeen}
+		}
 		for i, a := range agents {
 			out.Agents[i] = agentResponse{ID: a.ID, Version: a.Version, Revision: a.Revision, Lagging: a.Revision != rev,
 				Plugins: a.Plugins, Errors: nonNil(a.Errors), LastSeen: a.LastSeen}

@@ -24,6 +24,17 @@ CREATE TABLE decision_log_quarantine (
 );
 CREATE INDEX decision_log_quarantine_received ON decision_log_quarantine (received_at);
 
+-- signalgate instances, as each reports itself every few seconds and at
+-- every policy change: which revision it serves.
+CREATE TABLE instances (
+    node       text PRIMARY KEY,
+    version    text NOT NULL,
+    revision   text NOT NULL,
+    started_at timestamptz NOT NULL,
+    last_seen  timestamptz NOT NULL
+);
+
 -- +goose Down
+DROP TABLE instances;
 DROP TABLE decision_log_quarantine;
 DROP TABLE agents;

@@ -144,6 +144,26 @@ func TestThreeInstances(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	// The fleet view lists the three, all on r2.
+	waitFor(t, promiseWithRoom, "three instances listed on r2", func() bool {
+		var fleet struct {
+			Instances []struct {
+				Node     string `json:"node"`
+				Revision string `json:"revision"`
+				Lagging  bool   `json:"lagging"`
+			} `json:"instances"`
+		}
+		resp, body := nodes[1].do(t, "GET", "/admin/v1/agents", nodes[1].token, nil)
+		if resp.StatusCode != 200 || json.Unmarshal(body, &fleet) != nil || len(fleet.Instances) != 3 {
+			return false
+		}
+		for _, in := range fleet.Instances {
+			if in.Revision != "r2" || in.Lagging {
+				return false
+			}
+		}
+		return true
+	})
 	var found []string
 	rows, err := db.Pool.Query(t.Context(), `SELECT DISTINCT node FROM decision_logs ORDER BY node`)
 	if err != nil {

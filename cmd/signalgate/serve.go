@@ -162,6 +162,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	startUpkeep(ctx, dbs.owner, settingsSvc, log)
 	go drainSpool(ctx, sp, dbs.app, log)
+	go reportInstance(ctx, dbs.app, eng, cfg.Node, log)
 	go every(ctx, time.Minute, func(ctx context.Context) {
 		if err := authn.FlushLastUse(ctx); err != nil {
 			log.Warn("token last use", "err", err)

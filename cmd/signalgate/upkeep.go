@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/signalgate/signalgate/internal/engine"
+	"github.com/signalgate/signalgate/internal/fleet"
 	"github.com/signalgate/signalgate/internal/masking"
 	"github.com/signalgate/signalgate/internal/settings"
 	"github.com/signalgate/signalgate/internal/store"
@@ -88,4 +90,33 @@ func watchMasks(ctx context.Context, db *store.DB, cfg *settings.Service, masks 
 		}
 	}()
 	return nil
+}
+
+// instanceReportEvery is how often an instance says it is alive.
+const instanceReportEvery = 5 * time.Second
+
+// reportInstance records this instance and the revision it serves, every few
+// seconds and at once after every policy change, until ctx is done.
+func reportInstance(ctx context.Context, db *store.DB, eng *engine.Engine, node string, log *slog.Logger) {
+	started := time.Now().UTC()
+	for {
+		changed := eng.Changed()
+		rev := ""
+		if p := eng.Policy(); p != nil {
+			rev = p.Revision()
+		}
+		err := db.SaveInstance(ctx, fleet.Instance{Node: node, Version: version(), Revision: rev, StartedAt: started, LastSeen: time.Now().UTC()})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("reporting this instance failed", "err", err)
+		}
+		t := time.NewTimer(instanceReportEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-changed:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }

@@ -60,3 +60,16 @@ func ParseStatus(body []byte, at time.Time) (Agent, error) {
 	}
 	return a, nil
 }
+
+// Instance is a signalgate instance as it last reported itself.
+type Instance struct {
+	Node      string
+	Version   string
+	Revision  string
+	StartedAt time.Time
+	LastSeen  time.Time
+}
+
+// InstanceStale is how long an instance may stay silent before it is shown
+// as gone: it reports every few seconds.
+const InstanceStale = 30 * time.Second

@@ -74,3 +74,25 @@ func (db *DB) Quarantined(ctx context.Context, newest int) (int64, []fleet.Rejec
 	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[fleet.Rejected])
 	return n, list, err
 }
+
+// SaveInstance records that an instance is alive and which revision it serves.
+func (db *DB) SaveInstance(ctx context.Context, in fleet.Instance) error {
+	_, err := db.Pool.Exec(ctx, `INSERT INTO instances (node, version, revision, started_at, last_seen) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (node) DO UPDATE SET version = excluded.version, revision = excluded.revision,
+			started_at = excluded.started_at, last_seen = excluded.last_seen`,
+		in.Node, in.Version, in.Revision, in.StartedAt, in.LastSeen)
+	if err != nil {
+		return fmt.Errorf("save instance %s: %w", in.Node, err)
+	}
+	return nil
+}
+
+// Instances returns the instances that reported since since, by name.
+func (db *DB) Instances(ctx context.Context, since time.Time) ([]fleet.Instance, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT node, version, revision, started_at, last_seen FROM instances
+		WHERE last_seen >= $1 ORDER BY node`, since)
+	if err != nil {
+		return nil, fmt.Errorf("list instances: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[fleet.Instance])
+}

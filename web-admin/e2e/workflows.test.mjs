@@ -205,6 +205,7 @@ test('the fleet page lists agents, laggards and quarantined events', { timeout: 
   assert.equal(upload.status, 200);
 
   await nav('Fleet').click();
+  await page.getByRole('table', { name: 'Instances' }).locator('tbody tr').first().waitFor();
   const agents = page.getByRole('table', { name: 'Agents' });
   await agents.getByText('sidecar-7').waitFor();
   await agents.getByText('r0 (lagging)').waitFor();

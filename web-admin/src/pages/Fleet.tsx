@@ -2,7 +2,8 @@ import { get } from '../api'
 import { ErrorBox, Loading, useLoad, when } from '../components/ui'
 
 interface Agent { id: string; version: string; revision: string; lagging: boolean; plugins: Record<string, string>; errors: string[]; last_seen: string }
-interface FleetDoc { active: string; agents: Agent[]; lagging: number; quarantined: number; recent_quarantined: { agent: string; reason: string; event: string }[] }
+interface Instance { node: string; version: string; revision: string; lagging: boolean; started_at: string; last_seen: string }
+interface FleetDoc { active: string; instances: Instance[]; agents: Agent[]; lagging: number; quarantined: number; recent_quarantined: { agent: string; reason: string; event: string }[] }
 interface Ready { status: string; checks: Record<string, string> }
 
 export function Fleet() {
@@ -13,15 +14,32 @@ export function Fleet() {
       <h1>Fleet</h1>
       {fleet.loading && <Loading what="the fleet" />}
       <ErrorBox error={fleet.error} />
-      <section aria-labelledby="instance">
-        <h2 id="instance">This instance</h2>
+      <section aria-labelledby="instances">
+        <h2 id="instances">signalgate instances</h2>
         {ready.data && (
           <p className={ready.data.status === 'ok' ? 'ok' : 'error'}>
-            {Object.entries(ready.data.checks).map(([k, v]) => `${k}: ${v}`).join(', ')}
+            This instance: {Object.entries(ready.data.checks).map(([k, v]) => `${k}: ${v}`).join(', ')}
           </p>
         )}
         <ErrorBox error={ready.error} />
-        <p className="muted">Every instance serves the active revision from memory and follows publishes within a second; the decision log is shared.</p>
+        {fleet.data && (
+          <table className="list" aria-label="Instances">
+            <thead>
+              <tr><th>Instance</th><th>Version</th><th>Revision</th><th>Started</th><th>Last seen</th></tr>
+            </thead>
+            <tbody>
+              {fleet.data.instances.map((i) => (
+                <tr key={i.node}>
+                  <td>{i.node}</td>
+                  <td>{i.version}</td>
+                  <td className={i.lagging ? 'error' : 'ok'}>{i.revision}{i.lagging && ' (lagging)'}</td>
+                  <td>{when(i.started_at)}</td>
+                  <td>{when(i.last_seen)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </section>
       {fleet.data && (
         <>
