@@ -22,7 +22,7 @@ import (
 
 // Replayer re-evaluates logged decisions.
 type Replayer interface {
-	Replay(ctx context.Context, id uuid.UUID, also string) (replay.Result, error)
+	Replay(ctx context.Context, id uuid.UUID, also string, asOf *time.Time) (replay.Result, error)
 }
 
 // Audits is what the decision-log routes read and record.
@@ -92,7 +92,14 @@ func (a Audits) replay(c *gin.Context) {
 		httpx.WriteError(c, errs.E(errs.Invalid, "also=%q: use active, draft or a revision such as r3", also))
 		return
 	}
-	res, err := a.Replays.Replay(c.Request.Context(), id, also)
+	var asOf *time.Time
+	if t, err := instant(c, "as_of"); err != nil {
+		httpx.WriteError(c, err)
+		return
+	} else if !t.IsZero() {
+		asOf = &t
+	}
+	res, err := a.Replays.Replay(c.Request.Context(), id, also, asOf)
 	if err != nil {
 		httpx.WriteError(c, err)
 		return
@@ -101,7 +108,7 @@ func (a Audits) replay(c *gin.Context) {
 		Logged: res.Entry.Result, Replayed: res.Replayed, Match: res.Match,
 		MaskedPaths: nonNil(res.Entry.Masked), MaskedRead: res.MaskedRead}
 	if res.Also != nil {
-		out.Also = &alsoResponse{Target: res.Also.Target, Revision: res.Also.Revision, Result: res.Also.Result, Same: res.Also.Same}
+		out.Also = &alsoResponse{Target: res.Also.Target, Revision: res.Also.Revision, AsOf: res.Also.AsOf, Result: res.Also.Result, Same: res.Also.Same}
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -172,6 +179,7 @@ type replayResponse struct {
 type alsoResponse struct {
 	Target   string          `json:"target"`
 	Revision string          `json:"revision"`
+	AsOf     *time.Time      `json:"as_of,omitempty"`
 	Result   json.RawMessage `json:"result"`
 	Same     bool            `json:"same"`
 }

@@ -121,7 +121,7 @@ func auditReplay(ctx context.Context, args []string, getenv func(string) string,
 	checked, mismatches, masked, skipped := 0, 0, 0, 0
 	f.Limit = 0
 	err = dbs.app.LogReader().Each(ctx, f, func(e *decisionlog.Entry) error {
-		res, err := rp.ReplayEntry(ctx, *e, "")
+		res, err := rp.ReplayEntry(ctx, *e, "", nil)
 		switch {
 		case errs.CodeOf(err) == errs.Unprocessable:
 			skipped++ // decided by a revision published elsewhere (an agent's bundle)

@@ -115,7 +115,7 @@ func TestSeedDecisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
-		res, err := rp.Replay(ctx, id, "")
+		res, err := rp.Replay(ctx, id, "", nil)
 		if err != nil {
 			t.Fatalf("replay %s: %v", id, err)
 		}

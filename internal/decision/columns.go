@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -191,4 +192,44 @@ func Columns(e *decisionlog.Entry, input, result ast.Value) {
 	if result != nil {
 		e.Allow, e.ReasonCodes = summarize(result)
 	}
+}
+
+var keyObservedAt = ast.StringTerm("observed_at")
+
+// ArrivedAt returns input as if it had arrived at asOf instead of decidedAt:
+// signal.observed_at, when it is an RFC 3339 instant, moves by the same
+// offset (keeping its zone), so "as of" simulations keep the gap between
+// observing a signal and deciding on it. input itself is not modified.
+func ArrivedAt(input ast.Value, decidedAt, asOf time.Time) ast.Value {
+	obj, ok := input.(ast.Object)
+	if !ok {
+		return input
+	}
+	sig, ok := get(obj, keySignal).(ast.Object)
+	if !ok {
+		return input
+	}
+	s, ok := get(sig, keyObservedAt).(ast.String)
+	if !ok {
+		return input
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(s))
+	if err != nil {
+		return input
+	}
+	moved := t.Add(asOf.Sub(decidedAt)).Format(time.RFC3339Nano)
+	return replaceKey(obj, keySignal, replaceKey(sig, keyObservedAt, ast.String(moved)))
+}
+
+// replaceKey returns a copy of obj with key set to v.
+func replaceKey(obj ast.Object, key *ast.Term, v ast.Value) ast.Object {
+	out := ast.NewObject()
+	obj.Foreach(func(k, val *ast.Term) {
+		if k.Equal(key) {
+			out.Insert(k, ast.NewTerm(v))
+		} else {
+			out.Insert(k, val)
+		}
+	})
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -70,3 +71,23 @@ func TestColumns(t *testing.T) {
 }
 
 func ptr(b bool) *bool { return &b }
+
+func TestArrivedAt(t *testing.T) {
+	in := ast.MustParseTerm(`{"signal": {"source": "ai_chat", "observed_at": "2026-01-10T13:00:00+01:00"}, "purpose": "ads"}`).Value
+	decided := time.Date(2026, 1, 10, 12, 0, 5, 0, time.UTC)
+	asOf := time.Date(2025, 12, 15, 0, 0, 5, 0, time.UTC)
+	got := ArrivedAt(in, decided, asOf)
+	want := ast.MustParseTerm(`{"signal": {"source": "ai_chat", "observed_at": "2025-12-15T01:00:00+01:00"}, "purpose": "ads"}`).Value
+	if got.Compare(want) != 0 {
+		t.Errorf("moved input = %s", got)
+	}
+	if in.Compare(ast.MustParseTerm(`{"signal": {"source": "ai_chat", "observed_at": "2026-01-10T13:00:00+01:00"}, "purpose": "ads"}`).Value) != 0 {
+		t.Error("the input was modified")
+	}
+	for _, same := range []string{`{"signal": {"source": "x"}}`, `{"signal": {"observed_at": "soon"}}`, `"text"`} {
+		v := ast.MustParseTerm(same).Value
+		if ArrivedAt(v, decided, asOf).Compare(v) != 0 {
+			t.Errorf("%s changed", same)
+		}
+	}
+}

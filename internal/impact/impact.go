@@ -19,6 +19,10 @@ type Params struct {
 	Last int        `json:"last,omitempty"` // the newest N decisions (default DefaultLast)
 	From *time.Time `json:"from,omitempty"` // or those in [From, To)
 	To   *time.Time `json:"to,omitempty"`
+	// AsOf, when set, replays every input as if it arrived at that instant:
+	// time pinned to it, signal.observed_at moved by the same offset. It
+	// answers "what will these decisions be on the rollout date?".
+	AsOf *time.Time `json:"as_of,omitempty"`
 }
 
 // DefaultLast and MaxLast bound Params.Last.

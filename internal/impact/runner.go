@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/signalgate/signalgate/internal/decision"
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/errs"
@@ -152,7 +153,7 @@ func (r *Runner) run(j Job, f decisionlog.Filter, draft, active *engine.Policy) 
 		tallies[w] = t
 		wg.Go(func() {
 			for it := range items {
-				r.compare(ctx, t, it, draft, active)
+				r.compare(ctx, t, it, draft, active, j.Params.AsOf)
 				done.Add(1)
 			}
 		})
@@ -191,8 +192,9 @@ func (r *Runner) run(j Job, f decisionlog.Filter, draft, active *engine.Policy) 
 
 // compare decides one logged input under the draft and, unless the active
 // revision is the one that decided it (whose answer the log already holds,
-// as replays confirm), under the active revision.
-func (r *Runner) compare(ctx context.Context, t *tally, it item, draft, active *engine.Policy) {
+// as replays confirm), under the active revision. With asOf, both decide
+// the input as if it arrived then.
+func (r *Runner) compare(ctx context.Context, t *tally, it item, draft, active *engine.Policy, asOf *time.Time) {
 	var input ast.Value
 	if it.input != nil {
 		v, err := strictjson.Parse(it.input, strictjson.Limits{MaxDepth: 64, MaxWidth: 1 << 20})
@@ -200,14 +202,19 @@ func (r *Runner) compare(ctx context.Context, t *tally, it item, draft, active *
 			input = v
 		}
 	}
+	at := it.at
+	if asOf != nil {
+		input = decision.ArrivedAt(input, it.at, *asOf)
+		at = asOf.UTC().Truncate(time.Microsecond)
+	}
 	timeout := r.engine.Timeout()
-	now := draft.Decide(ctx, input, it.at, timeout)
+	now := draft.Decide(ctx, input, at, timeout)
 	was, ok := engine.Decision{}, false
-	if it.revision == active.Revision() {
+	if it.revision == active.Revision() && asOf == nil {
 		was, ok = loggedDecision(it.result)
 	}
 	if !ok {
-		was = active.Decide(ctx, input, it.at, timeout)
+		was = active.Decide(ctx, input, at, timeout)
 	}
 	t.add(it.id, it.region, it.masked, was, now)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/signalgate/signalgate/internal/decision"
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/errs"
@@ -62,10 +63,11 @@ type Result struct {
 	Also *Other
 }
 
-// Other is a logged input decided under another target.
+// Other is a logged input decided under another target, or at another time.
 type Other struct {
 	Target   string // "active", "draft" or a revision identifier, as asked
 	Revision string // the revision it named, or "draft"
+	AsOf     *time.Time
 	Result   json.RawMessage
 	Same     bool // the same result as the logged one
 }
@@ -74,16 +76,18 @@ type Other struct {
 // empty ("active", "draft" or a revision identifier). It returns
 // errs.NotFound for an unknown decision, errs.Unprocessable when its
 // revision is not one this deployment published (e.g. an agent's bundle).
-func (s *Service) Replay(ctx context.Context, id uuid.UUID, also string) (Result, error) {
+// With asOf, the other evaluation (under the deciding revision when also is
+// empty) decides the input as if it arrived at asOf.
+func (s *Service) Replay(ctx context.Context, id uuid.UUID, also string, asOf *time.Time) (Result, error) {
 	e, err := s.log.Get(ctx, id)
 	if err != nil {
 		return Result{}, err
 	}
-	return s.ReplayEntry(ctx, e, also)
+	return s.ReplayEntry(ctx, e, also, asOf)
 }
 
 // ReplayEntry is Replay for an entry already read.
-func (s *Service) ReplayEntry(ctx context.Context, e decisionlog.Entry, also string) (Result, error) {
+func (s *Service) ReplayEntry(ctx context.Context, e decisionlog.Entry, also string, asOf *time.Time) (Result, error) {
 	p, err := s.policy(ctx, e.Revision)
 	if err != nil {
 		return Result{}, err
@@ -103,8 +107,11 @@ func (s *Service) ReplayEntry(ctx context.Context, e decisionlog.Entry, also str
 	if len(e.Masked) > 0 {
 		res.MaskedRead = s.readsMasked(ctx, p, e, input, replayed)
 	}
+	if also == "" && asOf != nil {
+		also = e.Revision
+	}
 	if also != "" {
-		if res.Also, err = s.also(ctx, also, e, input); err != nil {
+		if res.Also, err = s.also(ctx, also, e, input, asOf); err != nil {
 			return Result{}, err
 		}
 	}
@@ -127,7 +134,7 @@ func (s *Service) readsMasked(ctx context.Context, p *engine.Policy, e decisionl
 	return err != nil || !sameJSON(probed, replayed)
 }
 
-func (s *Service) also(ctx context.Context, target string, e decisionlog.Entry, input ast.Value) (*Other, error) {
+func (s *Service) also(ctx context.Context, target string, e decisionlog.Entry, input ast.Value, asOf *time.Time) (*Other, error) {
 	rev := target
 	if target == "active" {
 		rev = s.compiler.ActiveID()
@@ -142,11 +149,16 @@ func (s *Service) also(ctx context.Context, target string, e decisionlog.Entry, 
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.eval(ctx, p, e, input)
+	at := e
+	if asOf != nil {
+		input = decision.ArrivedAt(input, e.DecidedAt, *asOf)
+		at.DecidedAt = asOf.UTC().Truncate(time.Microsecond)
+	}
+	out, err := s.eval(ctx, p, at, input)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s under %s: %w", e.DecisionID, rev, err)
 	}
-	return &Other{Target: target, Revision: rev, Result: out, Same: sameJSON(e.Result, out)}, nil
+	return &Other{Target: target, Revision: rev, AsOf: asOf, Result: out, Same: sameJSON(e.Result, out)}, nil
 }
 
 // eval decides input at e's path with time pinned to e's decision time.

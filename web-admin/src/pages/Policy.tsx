@@ -357,6 +357,7 @@ function Publish({ me, draft, dirty }: { me: Me; draft: Draft; dirty: boolean })
   const [error, setError] = useState<Error | string>()
   const [done, setDone] = useState<string>()
   const [fourEyes, setFourEyes] = useState(false)
+  const [asOf, setAsOf] = useState('')
   useEffect(() => {
     get<{ four_eyes: boolean }>('/admin/v1/settings').then((s) => setFourEyes(s.four_eyes), () => undefined)
     get<{ jobs: Impact[] }>(`/admin/v1/impact?limit=1&draft_hash=${encodeURIComponent(draft.content_hash)}`).then((l) => setImpact(l.jobs[0]), () => undefined)
@@ -369,7 +370,7 @@ function Publish({ me, draft, dirty }: { me: Me; draft: Draft; dirty: boolean })
   const start = async () => {
     setError(undefined)
     try {
-      setImpact(await post<Impact>('/admin/v1/draft/impact', {}))
+      setImpact(await post<Impact>('/admin/v1/draft/impact', asOf ? { as_of: fromLocalInput(asOf) } : {}))
     } catch (e) {
       setError(e as Error)
     }
@@ -396,9 +397,15 @@ function Publish({ me, draft, dirty }: { me: Me; draft: Draft; dirty: boolean })
     <section aria-labelledby="publish">
       <h2 id="publish">Impact and publish</h2>
       {dirty && <p className="muted">Save the draft first: impact and publish use the saved draft.</p>}
-      <button onClick={start} disabled={dirty || impact?.state === 'running'}>
-        Analyse impact
-      </button>
+      <div className="toolbar">
+        <label>
+          As of (UTC, optional: replay recent inputs as if they arrived then)
+          <input type="datetime-local" value={asOf} onChange={(e) => setAsOf(e.target.value)} />
+        </label>
+        <button onClick={start} disabled={dirty || impact?.state === 'running'}>
+          Analyse impact
+        </button>
+      </div>
       {impact && <ImpactView impact={impact} />}
       {can(me, 'publisher') && (
         <div className="publish">
