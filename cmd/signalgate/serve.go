@@ -163,6 +163,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	startUpkeep(ctx, dbs.owner, settingsSvc, log)
 	go drainSpool(ctx, sp, dbs.app, log)
 	go reportInstance(ctx, dbs.app, eng, cfg.Node, log)
+	go runSchedules(ctx, policySvc, dbs.app, log)
 	go every(ctx, time.Minute, func(ctx context.Context) {
 		if err := authn.FlushLastUse(ctx); err != nil {
 			log.Warn("token last use", "err", err)
@@ -264,6 +265,7 @@ func routes(d routeDeps) *gin.Engine {
 	api.RegisterAgents(r, authn, &api.Agents{Engine: d.engine, Revisions: d.policies, Store: agentStore{d.db.LogSink(), d.db},
 		Quarantined: quarantined, Signer: d.signer})
 	admin.RegisterFleet(r, authn, d.db, d.policies.ActiveID)
+	admin.RegisterSchedules(r, authn, policy.Scheduling{Service: d.policies, Store: d.db.Policies()})
 	r.NoRoute(httpx.Static(webadmin.FS))
 	return r
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/fleet"
 	"github.com/signalgate/signalgate/internal/masking"
+	"github.com/signalgate/signalgate/internal/policy"
 	"github.com/signalgate/signalgate/internal/settings"
 	"github.com/signalgate/signalgate/internal/store"
 )
@@ -119,4 +120,22 @@ func reportInstance(ctx context.Context, db *store.DB, eng *engine.Engine, node 
 		}
 		t.Stop()
 	}
+}
+
+// runSchedules switches this instance at each scheduled activation's
+// instant, hearing of new and cancelled schedules through NOTIFY.
+func runSchedules(ctx context.Context, policies *policy.Service, db *store.DB, log *slog.Logger) {
+	changes := make(chan struct{}, 1)
+	go func() {
+		err := db.ListenSchedules(ctx, func(context.Context) {
+			select {
+			case changes <- struct{}{}:
+			default: // a change is already waiting to be read
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("listening for schedule changes stopped", "err", err)
+		}
+	}()
+	policies.RunSchedules(ctx, db.Policies(), changes)
 }

@@ -111,12 +111,14 @@ func (s *Service) Bootstrap(ctx context.Context, defaults fs.FS) error {
 func (s *Service) LoadActive(ctx context.Context) (string, error) {
 	s.loading.Lock()
 	defer s.loading.Unlock()
-	if n, err := s.store.ActiveNumber(ctx); err != nil {
+	n, err := s.store.ActiveNumber(ctx)
+	if err != nil {
 		return "", err
-	} else if cur := s.engine.Policy(); cur != nil && cur.Revision() == FormatID(n) {
+	}
+	if cur := s.engine.Policy(); cur != nil && cur.Revision() == FormatID(n) {
 		return cur.Revision(), nil
 	}
-	rev, err := s.store.Active(ctx)
+	rev, err := s.store.Revision(ctx, n)
 	if err != nil {
 		return "", err
 	}

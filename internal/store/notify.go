@@ -25,6 +25,11 @@ func (db *DB) ListenActive(ctx context.Context, onChange func(context.Context)) 
 	return db.listen(ctx, ActiveChannel, "policy changes", onChange)
 }
 
+// ListenSchedules is ListenActive for schedule changes.
+func (db *DB) ListenSchedules(ctx context.Context, onChange func(context.Context)) error {
+	return db.listen(ctx, ScheduleChannel, "schedule changes", onChange)
+}
+
 // ListenSettings is ListenActive for settings changes.
 func (db *DB) ListenSettings(ctx context.Context, onChange func(context.Context)) error {
 	return db.listen(ctx, SettingsChannel, "settings changes", onChange)
@@ -59,12 +64,16 @@ func (h notifyHandler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn)
 	return nil
 }
 
-// ActiveNumber returns the number of the active revision, or an errs.NotFound
-// error when none is active.
+// ActiveNumber returns the number of the revision in force: the active
+// pointer's, or that of a pending schedule already due (instances switch at
+// its instant; the pointer follows a moment later, when one of them applies
+// it). It returns an errs.NotFound error when none is active.
 func (s *PolicyStore) ActiveNumber(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.Pool.QueryRow(ctx, `SELECT revision FROM active_revision`).Scan(&n)
-	if isNoRows(err) {
+	err := s.db.Pool.QueryRow(ctx, `SELECT coalesce(
+		(SELECT revision FROM activation_schedules WHERE state = 'pending' AND at <= now() ORDER BY at DESC, id DESC LIMIT 1),
+		(SELECT revision FROM active_revision))`).Scan(&n)
+	if isNoRows(err) || (err == nil && n == 0) {
 		return 0, notFound("no active policy revision")
 	}
 	return n, err

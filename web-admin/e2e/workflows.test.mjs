@@ -212,3 +212,17 @@ test('the fleet page lists agents, laggards and quarantined events', { timeout: 
   await page.getByText('1 uploaded decision events could not be stored.').waitFor();
   await page.getByRole('table', { name: 'Quarantined events' }).getByText(/is not a UUID/).waitFor();
 });
+
+test('a revision is scheduled and the schedule cancelled', { timeout: 60_000 }, async () => {
+  await nav('Schedules').click();
+  const form = page.getByRole('form', { name: 'New schedule' });
+  await form.getByLabel('Revision').selectOption('r1');
+  await form.getByLabel('Activate at (UTC)').fill('2099-01-01T00:00');
+  await form.getByRole('button', { name: 'Schedule' }).click();
+  await page.getByRole('status').getByText('r1 becomes active on every instance at 2099-01-01T00:00:00Z.').waitFor();
+  const table = page.getByRole('table', { name: 'Schedules' });
+  await table.getByText('pending').waitFor();
+  await page.getByRole('button', { name: 'Cancel the activation of r1' }).click();
+  await page.getByRole('status').getByText('The activation of r1 is cancelled.').waitFor();
+  await table.getByText('cancelled').waitFor();
+});

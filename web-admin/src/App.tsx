@@ -12,6 +12,7 @@ import { Settings } from './pages/Settings'
 import { Coverage } from './pages/Coverage'
 import { Access } from './pages/Access'
 import { Fleet } from './pages/Fleet'
+import { Schedules } from './pages/Schedules'
 
 export interface Me { user: string; roles: string[] }
 
@@ -28,6 +29,7 @@ const pages: { path: string; title: string; role: string; page: (me: Me) => Reac
   { path: '/decisions', title: 'Decisions', role: 'viewer', page: () => <Decisions /> },
   { path: '/policy', title: 'Policy', role: 'viewer', page: (me) => <Policy me={me} /> },
   { path: '/revisions', title: 'Revisions', role: 'viewer', page: (me) => <Revisions me={me} /> },
+  { path: '/schedules', title: 'Schedules', role: 'viewer', page: (me) => <Schedules me={me} /> },
   { path: '/playground', title: 'Playground', role: 'viewer', page: () => <Playground /> },
   { path: '/coverage', title: 'Coverage', role: 'viewer', page: () => <Coverage /> },
   { path: '/fleet', title: 'Fleet', role: 'viewer', page: () => <Fleet /> },
