@@ -521,7 +521,7 @@ func TestMaskingErasureRetention(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{"masking": [{"path": "/subject/id", "action": "hash"}]}`, `{"masking": [{"path": "/input/x", "action": "shred"}]}`,
-		`{"masking": null}`, `{"retention_days": -1}`} {
+		`{"masking": null}`, `{"retention_days": -1}`, `{"max_staleness_seconds": 2}`} {
 		if resp, _ := s.do(t, "PUT", "/admin/v1/settings", s.token, []byte(bad)); resp.StatusCode != 400 {
 			t.Errorf("settings %s: %d, want 400", bad, resp.StatusCode)
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -116,10 +117,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer writer.Close()
 	decisions := decision.NewService(eng, writer, cfg.Node, nil, reg)
 	masks := &masking.Current{}
-	if err := watchMasks(ctx, dbs.app, settingsSvc, masks, log); err != nil {
+	var maxStale atomic.Int64
+	if err := watchSettings(ctx, dbs.app, settingsSvc, masks, &maxStale, log); err != nil {
 		return err
 	}
 	decisions.MaskWith(masks)
+	fresh := freshness(policySvc, &maxStale)
+	decisions.GuardFreshness(fresh)
 	impacts := impact.NewRunner(ctx, dbs.app.ImpactJobs(), dbs.app.LogReader(), policySvc, eng, cfg.Node, log)
 	defer impacts.Wait()
 
@@ -139,7 +143,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		sso: sso, replays: replay.NewService(dbs.app.LogReader(), policySvc, cfg.EvalTimeout),
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
 		policies: policySvc, settings: settingsSvc, sessions: sessions, masks: masks, impacts: impacts,
-		recordable: recordable(dbs.app, sp), signer: signer,
+		recordable: recordable(dbs.app, sp), fresh: fresh, signer: signer,
 	})
 
 	tlsConfig, err := loadTLS(cfg)
@@ -220,6 +224,7 @@ type routeDeps struct {
 	masks     *masking.Current
 	impacts   *impact.Runner
 	signer    *fleet.Signer // nil: agents' bundles are unsigned
+	fresh     func() error  // the policy is not older than the maximum staleness
 	// recordable tells readiness whether decisions can be recorded.
 	recordable func(context.Context) error
 }
@@ -243,6 +248,12 @@ func routes(d routeDeps) *gin.Engine {
 			return nil
 		}},
 		ops.Check{Name: "decision_log", Fn: d.recordable},
+		ops.Check{Name: "policy_fresh", Fn: func(context.Context) error {
+			if d.fresh == nil {
+				return nil
+			}
+			return d.fresh()
+		}},
 	))
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", d.openapi) })
 	r.GET("/metrics", authn, ops.Metrics(d.reg))

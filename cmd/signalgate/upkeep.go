@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/signalgate/signalgate/internal/engine"
@@ -57,10 +58,11 @@ func applyRetention(ctx context.Context, owner *store.DB, cfg *settings.Service,
 	return err
 }
 
-// watchMasks puts the masking rules in force now and again after every
+// watchSettings puts the settings that act on every decision — masking
+// rules and the maximum staleness — in force now and again after every
 // settings change, until ctx is done. A change that cannot be loaded keeps
-// the rules in force (and is logged).
-func watchMasks(ctx context.Context, db *store.DB, cfg *settings.Service, masks *masking.Current, log *slog.Logger) error {
+// what is in force (and is logged).
+func watchSettings(ctx context.Context, db *store.DB, cfg *settings.Service, masks *masking.Current, maxStale *atomic.Int64, log *slog.Logger) error {
 	load := func(ctx context.Context) error {
 		s, err := cfg.Get(ctx)
 		if err != nil {
@@ -75,15 +77,16 @@ func watchMasks(ctx context.Context, db *store.DB, cfg *settings.Service, masks 
 			return err
 		}
 		masks.Store(m)
+		maxStale.Store(int64(s.MaxStalenessSeconds))
 		return nil
 	}
 	if err := load(ctx); err != nil {
-		return fmt.Errorf("load masking rules: %w", err)
+		return fmt.Errorf("load settings: %w", err)
 	}
 	go func() {
 		err := db.ListenSettings(ctx, func(ctx context.Context) {
 			if err := load(ctx); err != nil {
-				log.Warn("reloading masking rules failed; the previous rules stay in force", "err", err)
+				log.Warn("reloading settings failed; the previous ones stay in force", "err", err)
 			}
 		})
 		if err != nil && ctx.Err() == nil {
@@ -91,6 +94,23 @@ func watchMasks(ctx context.Context, db *store.DB, cfg *settings.Service, masks 
 		}
 	}()
 	return nil
+}
+
+// freshness returns the check that refuses decisions once this instance
+// has not confirmed the revision in force for longer than the maximum
+// staleness setting (in seconds; 0 is off).
+func freshness(policies *policy.Service, maxStale *atomic.Int64) func() error {
+	return func() error {
+		limit := time.Duration(maxStale.Load()) * time.Second
+		if limit == 0 {
+			return nil
+		}
+		if age := time.Since(policies.ConfirmedAt()); age > limit {
+			return fmt.Errorf("this instance has not confirmed the policy revision in force for %s (max_staleness_seconds %d), so it decides nothing; it recovers once the database answers",
+				age.Round(time.Second), int64(limit/time.Second))
+		}
+		return nil
+	}
 }
 
 // instanceReportEvery is how often an instance says it is alive.

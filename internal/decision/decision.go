@@ -54,6 +54,7 @@ type Service struct {
 	node   string
 	now    func() time.Time
 	masks  *masking.Current
+	fresh  func() error // nil, or an error while the policy may be stale
 
 	decisions *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
@@ -97,8 +98,8 @@ func newID() uuid.UUID {
 // errs.Unavailable error when no policy is loaded or the decision cannot be
 // recorded; the caller must then not use any decision.
 func (s *Service) Decide(ctx context.Context, client string, in Input) (Outcome, error) {
-	if !s.log.Ready() {
-		return Outcome{}, unavailable(decisionlog.ErrUnavailable)
+	if err := s.refuse(); err != nil {
+		return Outcome{}, err
 	}
 	start := time.Now()
 	at := s.decidedAt()
@@ -121,8 +122,8 @@ func (s *Service) DecideBatch(ctx context.Context, client string, ins []Input) (
 	if len(ins) == 0 || len(ins) > MaxBatch {
 		return nil, errs.E(errs.Invalid, "inputs must hold 1 to %d inputs", MaxBatch)
 	}
-	if !s.log.Ready() {
-		return nil, unavailable(decisionlog.ErrUnavailable)
+	if err := s.refuse(); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	p := s.engine.Policy()
@@ -145,6 +146,23 @@ func (s *Service) DecideBatch(ctx context.Context, client string, ins []Input) (
 	}
 	s.latency.WithLabelValues("batch").Observe(time.Since(start).Seconds())
 	return outs, nil
+}
+
+// GuardFreshness makes every decision first ask fresh, and refuse (503)
+// while it returns an error: the instance cannot vouch for its policy.
+func (s *Service) GuardFreshness(fresh func() error) { s.fresh = fresh }
+
+// refuse returns why no decision can be made now, or nil.
+func (s *Service) refuse() error {
+	if !s.log.Ready() {
+		return unavailable(decisionlog.ErrUnavailable)
+	}
+	if s.fresh != nil {
+		if err := s.fresh(); err != nil {
+			return errs.Wrap(errs.Unavailable, err, err.Error())
+		}
+	}
+	return nil
 }
 
 // MaskWith makes every following entry pass through the masker in force in
@@ -209,8 +227,8 @@ func (s *Service) count(api string, d engine.Decision) {
 // Query evaluates data.<path> as OPA's Data API does and records it. input
 // may be nil (no input). Errors as Decide.
 func (s *Service) Query(ctx context.Context, client string, path []string, in *Input) (QueryOutcome, error) {
-	if !s.log.Ready() {
-		return QueryOutcome{}, unavailable(decisionlog.ErrUnavailable)
+	if err := s.refuse(); err != nil {
+		return QueryOutcome{}, err
 	}
 	start := time.Now()
 	at := s.decidedAt()

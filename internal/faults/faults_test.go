@@ -351,3 +351,65 @@ func TestSpoolFull(t *testing.T) {
 	}
 	checkLogged(t, acked, 30*time.Second)
 }
+
+// TestMaxStaleness: with a maximum staleness set, an instance that cannot
+// reach the database keeps deciding (from the spool) only until its policy
+// is that stale, then refuses (503) — and decides again once the database
+// is back, without a restart.
+func TestMaxStaleness(t *testing.T) {
+	ctx := context.Background()
+	n := newNode(t)
+	n.start()
+	setStaleness := func(seconds int) {
+		t.Helper()
+		req, _ := http.NewRequest("PUT", "http://"+n.addr+"/admin/v1/settings", strings.NewReader(fmt.Sprintf(`{"max_staleness_seconds": %d}`, seconds)))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("set max staleness: %v %v", err, resp)
+		}
+		resp.Body.Close()
+	}
+	setStaleness(5)
+	time.Sleep(500 * time.Millisecond) // the setting reaches the instance through NOTIFY
+	l := startLoad(n.addr, 4)
+	time.Sleep(time.Second)
+	if err := cluster.Crash(ctx); err != nil {
+		t.Fatal(err)
+	}
+	crashed := time.Now()
+	// Refusals start once the policy is 5 s unconfirmed (the last confirmation
+	// is at most one 2 s poll before the crash).
+	deadline := crashed.Add(15 * time.Second)
+	for l.refused.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	refusedAfter := time.Since(crashed)
+	if l.refused.Load() == 0 {
+		t.Fatal("a stale instance kept deciding")
+	}
+	if refusedAfter < 2900*time.Millisecond {
+		t.Errorf("refused %s after the crash, before the policy could be stale", refusedAfter)
+	}
+	ackedAtRefusal := l.count()
+	time.Sleep(time.Second)
+	if l.count() != ackedAtRefusal {
+		t.Errorf("%d decisions acknowledged while stale", l.count()-ackedAtRefusal)
+	}
+	var err error
+	if cluster, err = localpg.Start(ctx, clusterOpts); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(30 * time.Second); l.count() < ackedAtRefusal+50 && time.Now().Before(end); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	acked := l.finish()
+	fmt.Printf("TestMaxStaleness: refusing %s after the database crashed (max staleness 5 s); %d refused; %d acknowledged after it came back\n",
+		refusedAfter.Round(100*time.Millisecond), l.refused.Load(), len(acked)-ackedAtRefusal)
+	if len(acked) < ackedAtRefusal+50 {
+		t.Errorf("the instance did not decide again once the database was back")
+	}
+	checkLogged(t, acked, 30*time.Second)
+	setStaleness(0)
+}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signalgate/signalgate/internal/audit"
@@ -63,6 +64,18 @@ type Service struct {
 	// loading serialises reloads, so a notification and a poll arriving
 	// together compile the new revision once.
 	loading sync.Mutex
+	// confirmed is when (UnixNano) the database last confirmed which
+	// revision is in force.
+	confirmed atomic.Int64
+}
+
+// ConfirmedAt is when the database last confirmed the revision in force on
+// this instance (zero before the first load).
+func (s *Service) ConfirmedAt() time.Time {
+	if n := s.confirmed.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Settings tells whether four-eyes publishing is on.
@@ -116,6 +129,7 @@ func (s *Service) LoadActive(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if cur := s.engine.Policy(); cur != nil && cur.Revision() == FormatID(n) {
+		s.confirmed.Store(time.Now().UnixNano())
 		return cur.Revision(), nil
 	}
 	rev, err := s.store.Revision(ctx, n)
@@ -127,6 +141,7 @@ func (s *Service) LoadActive(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("compile active revision %s: %w", rev.ID(), err)
 	}
 	s.engine.Swap(compiled)
+	s.confirmed.Store(time.Now().UnixNano())
 	s.log.Info("policy loaded", "revision", rev.ID(), "content_hash", rev.ContentHash)
 	return rev.ID(), nil
 }

@@ -24,7 +24,16 @@ type Settings struct {
 	RetentionDays int `json:"retention_days"`
 	// Masking rules apply to every decision input before it is stored.
 	Masking []masking.Rule `json:"masking"`
+	// MaxStalenessSeconds, when not 0, makes an instance that could not
+	// confirm the revision in force for that long refuse decisions (503)
+	// rather than decide with a policy that may have been replaced. It
+	// overrides serving from the spool during a database outage.
+	MaxStalenessSeconds int `json:"max_staleness_seconds"`
 }
+
+// MinStalenessSeconds is the smallest maximum staleness: a few of the
+// instances' confirmation periods.
+const MinStalenessSeconds = 5
 
 // DefaultRetentionDays is the retention of a deployment that never set one.
 const DefaultRetentionDays = 90
@@ -39,6 +48,11 @@ func Defaults() Settings {
 func (s Settings) Validate() error {
 	if s.RetentionDays < 0 || s.RetentionDays > 36500 {
 		return errs.E(errs.Invalid, "retention_days %d: use 0 (keep forever) to 36500", s.RetentionDays)
+	}
+	// Instances confirm their revision every 2 s: a shorter bound would
+	// refuse decisions between two healthy confirmations.
+	if s.MaxStalenessSeconds != 0 && (s.MaxStalenessSeconds < MinStalenessSeconds || s.MaxStalenessSeconds > 86400) {
+		return errs.E(errs.Invalid, "max_staleness_seconds %d: use 0 (off) or %d to 86400", s.MaxStalenessSeconds, MinStalenessSeconds)
 	}
 	if s.Masking == nil {
 		return errs.E(errs.Invalid, "masking: use a list of rules, [] for none")
