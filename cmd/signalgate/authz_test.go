@@ -50,6 +50,7 @@ var access = map[string][]string{
 	"GET /admin/v1/audit/verify":               {"admin", "publisher", "editor", "viewer"},
 	"GET /admin/v1/agents":                     {"admin", "publisher", "editor", "viewer"},
 	"GET /admin/v1/schedules":                  {"admin", "publisher", "editor", "viewer"},
+	"GET /admin/v1/shadow":                     {"admin", "publisher", "editor", "viewer"},
 	"POST /admin/v1/schedules":                 {"admin", "publisher"},
 	"DELETE /admin/v1/schedules/:id":           {"admin", "publisher"},
 	"GET /bundles/:name":                       {"admin", "agent"},

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -35,6 +34,7 @@ import (
 	"github.com/signalgate/signalgate/internal/policy"
 	"github.com/signalgate/signalgate/internal/replay"
 	"github.com/signalgate/signalgate/internal/settings"
+	"github.com/signalgate/signalgate/internal/shadow"
 	"github.com/signalgate/signalgate/internal/store"
 	"github.com/signalgate/signalgate/policies"
 	webadmin "github.com/signalgate/signalgate/web-admin"
@@ -116,14 +116,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	defer writer.Close()
 	decisions := decision.NewService(eng, writer, cfg.Node, nil, reg)
-	masks := &masking.Current{}
-	var maxStale atomic.Int64
-	if err := watchSettings(ctx, dbs.app, settingsSvc, masks, &maxStale, log); err != nil {
+	shadows := shadow.New(dbs.app, cfg.EvalTimeout, log, reg)
+	live := &liveSettings{masks: &masking.Current{}, shadow: shadows, policies: policySvc}
+	if err := watchSettings(ctx, dbs.app, settingsSvc, live, log); err != nil {
 		return err
 	}
+	masks := live.masks
 	decisions.MaskWith(masks)
-	fresh := freshness(policySvc, &maxStale)
+	fresh := freshness(policySvc, &live.maxStale)
 	decisions.GuardFreshness(fresh)
+	decisions.ShadowWith(shadows)
+	go shadows.Run(ctx, 1)
 	impacts := impact.NewRunner(ctx, dbs.app.ImpactJobs(), dbs.app.LogReader(), policySvc, eng, cfg.Node, log)
 	defer impacts.Wait()
 
@@ -143,7 +146,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		sso: sso, replays: replay.NewService(dbs.app.LogReader(), policySvc, cfg.EvalTimeout),
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
 		policies: policySvc, settings: settingsSvc, sessions: sessions, masks: masks, impacts: impacts,
-		recordable: recordable(dbs.app, sp), fresh: fresh, signer: signer,
+		recordable: recordable(dbs.app, sp), fresh: fresh, signer: signer, shadowCandidate: shadows.Candidate,
 	})
 
 	tlsConfig, err := loadTLS(cfg)
@@ -225,6 +228,8 @@ type routeDeps struct {
 	impacts   *impact.Runner
 	signer    *fleet.Signer // nil: agents' bundles are unsigned
 	fresh     func() error  // the policy is not older than the maximum staleness
+	// shadowCandidate names the revision in shadow, "" when none.
+	shadowCandidate func() string
 	// recordable tells readiness whether decisions can be recorded.
 	recordable func(context.Context) error
 }
@@ -277,6 +282,7 @@ func routes(d routeDeps) *gin.Engine {
 		Quarantined: quarantined, Signer: d.signer})
 	admin.RegisterFleet(r, authn, d.db, d.policies.ActiveID)
 	admin.RegisterSchedules(r, authn, policy.Scheduling{Service: d.policies, Store: d.db.Policies()})
+	admin.RegisterShadow(r, authn, d.db, d.shadowCandidate)
 	r.NoRoute(httpx.Static(webadmin.FS))
 	return r
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/signalgate/signalgate/internal/masking"
 	"github.com/signalgate/signalgate/internal/policy"
 	"github.com/signalgate/signalgate/internal/settings"
+	"github.com/signalgate/signalgate/internal/shadow"
 	"github.com/signalgate/signalgate/internal/store"
 )
 
@@ -58,11 +59,21 @@ func applyRetention(ctx context.Context, owner *store.DB, cfg *settings.Service,
 	return err
 }
 
+// liveSettings are the settings that act on every decision, as in force on
+// this instance.
+type liveSettings struct {
+	masks     *masking.Current
+	maxStale  atomic.Int64
+	shadow    *shadow.Evaluator
+	policies  *policy.Service
+	shadowRev string // loads run one at a time
+}
+
 // watchSettings puts the settings that act on every decision — masking
-// rules and the maximum staleness — in force now and again after every
-// settings change, until ctx is done. A change that cannot be loaded keeps
-// what is in force (and is logged).
-func watchSettings(ctx context.Context, db *store.DB, cfg *settings.Service, masks *masking.Current, maxStale *atomic.Int64, log *slog.Logger) error {
+// rules, the maximum staleness, the revision in shadow — in force now and
+// again after every settings change, until ctx is done. A change that cannot
+// be loaded keeps what is in force (and is logged).
+func watchSettings(ctx context.Context, db *store.DB, cfg *settings.Service, live *liveSettings, log *slog.Logger) error {
 	load := func(ctx context.Context) error {
 		s, err := cfg.Get(ctx)
 		if err != nil {
@@ -76,8 +87,20 @@ func watchSettings(ctx context.Context, db *store.DB, cfg *settings.Service, mas
 		if err != nil {
 			return err
 		}
-		masks.Store(m)
-		maxStale.Store(int64(s.MaxStalenessSeconds))
+		live.masks.Store(m)
+		live.maxStale.Store(int64(s.MaxStalenessSeconds))
+		if s.ShadowRevision != live.shadowRev {
+			if s.ShadowRevision == "" {
+				live.shadow.SetCandidate(nil)
+			} else {
+				p, err := live.policies.Compile(ctx, s.ShadowRevision)
+				if err != nil {
+					return fmt.Errorf("compile the revision in shadow: %w", err)
+				}
+				live.shadow.SetCandidate(p)
+			}
+			live.shadowRev = s.ShadowRevision
+		}
 		return nil
 	}
 	if err := load(ctx); err != nil {

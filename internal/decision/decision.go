@@ -19,6 +19,7 @@ import (
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/masking"
+	"github.com/signalgate/signalgate/internal/shadow"
 )
 
 // MaxBatch is the most inputs one batch may carry.
@@ -55,6 +56,7 @@ type Service struct {
 	now    func() time.Time
 	masks  *masking.Current
 	fresh  func() error // nil, or an error while the policy may be stale
+	shadow *shadow.Evaluator
 
 	decisions *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
@@ -111,6 +113,7 @@ func (s *Service) Decide(ctx context.Context, client string, in Input) (Outcome,
 	if err := s.log.Log(ctx, e); err != nil {
 		return Outcome{}, unavailable(err)
 	}
+	s.offerShadow(in.Value, &e, d)
 	s.count("single", d)
 	s.latency.WithLabelValues("single").Observe(time.Since(start).Seconds())
 	return out, nil
@@ -141,11 +144,23 @@ func (s *Service) DecideBatch(ctx context.Context, client string, ins []Input) (
 	if err := s.log.Log(ctx, entries...); err != nil {
 		return nil, unavailable(err)
 	}
-	for _, d := range decided {
+	for i, d := range decided {
 		s.count("batch", d)
+		s.offerShadow(ins[i].Value, &entries[i], d)
 	}
 	s.latency.WithLabelValues("batch").Observe(time.Since(start).Seconds())
 	return outs, nil
+}
+
+// ShadowWith hands every answered native decision to e, which decides it
+// again under the candidate in shadow, off the response path.
+func (s *Service) ShadowWith(e *shadow.Evaluator) { s.shadow = e }
+
+func (s *Service) offerShadow(input ast.Value, e *decisionlog.Entry, d engine.Decision) {
+	if s.shadow != nil {
+		s.shadow.Offer(shadow.Job{Input: input, DecisionID: e.DecisionID, DecidedAt: e.DecidedAt,
+			Region: e.Region, Source: e.Source, Purpose: e.Purpose, Active: d})
+	}
 }
 
 // GuardFreshness makes every decision first ask fresh, and refuse (503)

@@ -29,6 +29,10 @@ type Settings struct {
 	// rather than decide with a policy that may have been replaced. It
 	// overrides serving from the spool during a database outage.
 	MaxStalenessSeconds int `json:"max_staleness_seconds"`
+	// ShadowRevision, when set (e.g. "r7"), runs that revision in shadow:
+	// every decision is still made by the active revision, and the candidate
+	// decides the same input off the response path for comparison.
+	ShadowRevision string `json:"shadow_revision"`
 }
 
 // MinStalenessSeconds is the smallest maximum staleness: a few of the
@@ -53,6 +57,9 @@ func (s Settings) Validate() error {
 	// refuse decisions between two healthy confirmations.
 	if s.MaxStalenessSeconds != 0 && (s.MaxStalenessSeconds < MinStalenessSeconds || s.MaxStalenessSeconds > 86400) {
 		return errs.E(errs.Invalid, "max_staleness_seconds %d: use 0 (off) or %d to 86400", s.MaxStalenessSeconds, MinStalenessSeconds)
+	}
+	if s.ShadowRevision != "" && !validRevision(s.ShadowRevision) {
+		return errs.E(errs.Invalid, "shadow_revision %q: a revision such as r7, or \"\" for none", s.ShadowRevision)
 	}
 	if s.Masking == nil {
 		return errs.E(errs.Invalid, "masking: use a list of rules, [] for none")
@@ -114,4 +121,16 @@ func decodeStrict(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
+}
+
+func validRevision(id string) bool {
+	if len(id) < 2 || id[0] != 'r' {
+		return false
+	}
+	for _, c := range id[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

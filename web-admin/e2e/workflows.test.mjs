@@ -226,3 +226,25 @@ test('a revision is scheduled and the schedule cancelled', { timeout: 60_000 }, 
   await page.getByRole('status').getByText('The activation of r1 is cancelled.').waitFor();
   await table.getByText('cancelled').waitFor();
 });
+
+test('a revision in shadow shows its disagreements', { timeout: 60_000 }, async () => {
+  // r1 is active; put r2 (published above, knitting is health) in shadow.
+  const put = await fetch(`${server.url}/admin/v1/settings`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ shadow_revision: 'r2' }),
+  });
+  assert.equal(put.status, 200);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await api(server.url, server.token, 'POST', '/v1/decisions', input('US', ['knitting']));
+    const s = await api(server.url, server.token, 'GET', '/admin/v1/shadow');
+    if (s.body.disagreed > 0) break;
+    assert.ok(Date.now() < deadline, 'no disagreement recorded');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await nav('Shadow').click();
+  await page.getByRole('status').getByText(/^r2 disagreed with the active revision on/).waitFor();
+  await page.getByRole('table', { name: 'Disagreements by reason' }).getByText('sensitive_category').waitFor();
+  await page.getByRole('table', { name: 'Recent disagreements' }).locator('tbody tr').first().waitFor();
+});

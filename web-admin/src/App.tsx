@@ -13,6 +13,7 @@ import { Coverage } from './pages/Coverage'
 import { Access } from './pages/Access'
 import { Fleet } from './pages/Fleet'
 import { Schedules } from './pages/Schedules'
+import { Shadow } from './pages/Shadow'
 
 export interface Me { user: string; roles: string[] }
 
@@ -30,6 +31,7 @@ const pages: { path: string; title: string; role: string; page: (me: Me) => Reac
   { path: '/policy', title: 'Policy', role: 'viewer', page: (me) => <Policy me={me} /> },
   { path: '/revisions', title: 'Revisions', role: 'viewer', page: (me) => <Revisions me={me} /> },
   { path: '/schedules', title: 'Schedules', role: 'viewer', page: (me) => <Schedules me={me} /> },
+  { path: '/shadow', title: 'Shadow', role: 'viewer', page: () => <Shadow /> },
   { path: '/playground', title: 'Playground', role: 'viewer', page: () => <Playground /> },
   { path: '/coverage', title: 'Coverage', role: 'viewer', page: () => <Coverage /> },
   { path: '/fleet', title: 'Fleet', role: 'viewer', page: () => <Fleet /> },

@@ -4,7 +4,7 @@ import { can, type Me } from '../App'
 import { ErrorBox, Loading } from '../components/ui'
 
 interface Rule { path: string; action: 'hash' | 'erase' }
-interface SettingsDoc { four_eyes: boolean; retention_days: number; masking: Rule[] }
+interface SettingsDoc { four_eyes: boolean; retention_days: number; masking: Rule[]; max_staleness_seconds: number; shadow_revision: string }
 
 export function Settings({ me }: { me: Me }) {
   const [s, setS] = useState<SettingsDoc>()
@@ -37,6 +37,14 @@ export function Settings({ me }: { me: Me }) {
         <label>
           Keep decisions for (days, 0 = forever){' '}
           <input type="number" min={0} max={36500} value={s.retention_days} onChange={(e) => setS({ ...s, retention_days: Number(e.target.value) })} />
+        </label>
+        <label>
+          Refuse decisions when the policy is unconfirmed for (seconds, 0 = never){' '}
+          <input type="number" min={0} max={86400} value={s.max_staleness_seconds} onChange={(e) => setS({ ...s, max_staleness_seconds: Number(e.target.value) })} />
+        </label>
+        <label>
+          Revision in shadow (empty = none){' '}
+          <input value={s.shadow_revision} onChange={(e) => setS({ ...s, shadow_revision: e.target.value })} placeholder="e.g. r7" size={6} />
         </label>
         <h2>Masking before storage</h2>
         <p className="muted">A JSON pointer under /input; hash keeps one subject's decisions linkable without storing the value.</p>
