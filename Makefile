@@ -15,7 +15,7 @@ WEB         := web-admin
 CHROMIUM    := /usr/bin/chromium
 
 .PHONY: run test build build-api ui uitest e2e deps postgres node chromium vet gotest fuzz faulttest regotest \
-	bench bench-audit bench-engine clean-data
+	bench bench-audit bench-shadow bench-engine clean-data
 
 ## deps: install what the machine lacks (PostgreSQL from Debian's packages).
 deps: postgres
@@ -137,6 +137,12 @@ BENCH_AUDIT_ROWS ?= 10000000
 bench-audit: deps build
 	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
 	$(BIN)/loadgen audit -signalgate $(BIN)/signalgate -data-dir .bench-audit -rows $(BENCH_AUDIT_ROWS)
+
+## bench-shadow: what a revision in shadow costs the decision API (p99 at half
+## the maximum rate, saturated throughput), with and without it.
+bench-shadow: build
+	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
+	$(BIN)/loadgen shadow -signalgate $(BIN)/signalgate
 
 ## bench-engine: in-process evaluation cost (ns and allocations per decision).
 bench-engine:

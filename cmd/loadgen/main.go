@@ -42,6 +42,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "audit" {
 		return runAudit(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "shadow" {
+		fs := flag.NewFlagSet("loadgen shadow", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		bin := fs.String("signalgate", "bin/signalgate", "the signalgate binary")
+		d := fs.Duration("duration", 10*time.Second, "measured time of each step")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return loadgen.RunShadow(ctx, *bin, *d, stdout, stderr)
+	}
 	cfg := loadgen.Config{}
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
