@@ -92,7 +92,7 @@ func publishCandidate(ctx context.Context, client *http.Client, sg *server) erro
 	if topics == nil {
 		return errors.New("the draft has no targeting.topic_categories")
 	}
-	topics["hiking"] = "health"
+	topics["knitting"] = "health"
 	body, _ := json.Marshal(map[string]any{"modules": draft.Modules, "data": draft.Data})
 	if err := call(ctx, client, sg, "PUT", "/admin/v1/draft", body, http.Header{"If-Match": {draft.ETag}}, nil); err != nil {
 		return err
