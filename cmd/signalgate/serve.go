@@ -116,6 +116,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	defer writer.Close()
 	decisions := decision.NewService(eng, writer, cfg.Node, nil, reg)
+	settingsSvc.CheckWith(func(ctx context.Context, s settings.Settings) error {
+		if s.ShadowRevision == "" {
+			return nil
+		}
+		_, err := policySvc.Compile(ctx, s.ShadowRevision)
+		return err
+	})
 	shadows := shadow.New(dbs.app, cfg.EvalTimeout, log, reg)
 	live := &liveSettings{masks: &masking.Current{}, shadow: shadows, policies: policySvc}
 	if err := watchSettings(ctx, dbs.app, settingsSvc, live, log); err != nil {

@@ -21,9 +21,10 @@ func TestShadowEvaluation(t *testing.T) {
 	if resp, out := s.do(t, "POST", "/admin/v1/draft/publish", s.token, []byte(`{"message":"knitting","activate":false}`)); resp.StatusCode != 201 {
 		t.Fatalf("publish: %d %s", resp.StatusCode, out)
 	}
+	// A candidate every instance would fail to load is refused at once.
 	for _, bad := range []string{`{"shadow_revision": "seven"}`, `{"shadow_revision": "r99"}`} {
-		if resp, _ := s.do(t, "PUT", "/admin/v1/settings", s.token, []byte(bad)); resp.StatusCode == 200 && bad == `{"shadow_revision": "seven"}` {
-			t.Errorf("settings %s accepted", bad)
+		if resp, out := s.do(t, "PUT", "/admin/v1/settings", s.token, []byte(bad)); resp.StatusCode < 400 || resp.StatusCode >= 500 {
+			t.Errorf("settings %s: %d %s, want a 4xx", bad, resp.StatusCode, out)
 		}
 	}
 	if resp, out := s.do(t, "PUT", "/admin/v1/settings", s.token, []byte(`{"shadow_revision": "r2"}`)); resp.StatusCode != 200 {

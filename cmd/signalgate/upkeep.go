@@ -62,11 +62,10 @@ func applyRetention(ctx context.Context, owner *store.DB, cfg *settings.Service,
 // liveSettings are the settings that act on every decision, as in force on
 // this instance.
 type liveSettings struct {
-	masks     *masking.Current
-	maxStale  atomic.Int64
-	shadow    *shadow.Evaluator
-	policies  *policy.Service
-	shadowRev string // loads run one at a time
+	masks    *masking.Current
+	maxStale atomic.Int64
+	shadow   *shadow.Evaluator
+	policies *policy.Service
 }
 
 // watchSettings puts the settings that act on every decision — masking
@@ -89,17 +88,19 @@ func watchSettings(ctx context.Context, db *store.DB, cfg *settings.Service, liv
 		}
 		live.masks.Store(m)
 		live.maxStale.Store(int64(s.MaxStalenessSeconds))
-		if s.ShadowRevision != live.shadowRev {
-			if s.ShadowRevision == "" {
-				live.shadow.SetCandidate(nil)
-			} else {
-				p, err := live.policies.Compile(ctx, s.ShadowRevision)
-				if err != nil {
-					return fmt.Errorf("compile the revision in shadow: %w", err)
-				}
-				live.shadow.SetCandidate(p)
+		switch {
+		case s.ShadowRevision == live.shadow.Candidate():
+		case s.ShadowRevision == "":
+			live.shadow.SetCandidate(nil)
+		default:
+			// Updates check that the revision compiles; a failure here (the
+			// database gone) leaves the other settings in force all the same.
+			p, err := live.policies.Compile(ctx, s.ShadowRevision)
+			if err != nil {
+				log.Warn("the revision in shadow could not be loaded; shadowing stays as it was", "revision", s.ShadowRevision, "err", err)
+				return nil
 			}
-			live.shadowRev = s.ShadowRevision
+			live.shadow.SetCandidate(p)
 		}
 		return nil
 	}

@@ -185,29 +185,30 @@ func (s *Service) refuse() error {
 func (s *Service) MaskWith(c *masking.Current) { s.masks = c }
 
 func (s *Service) entry(client string, in Input, d engine.Decision, at time.Time) (decisionlog.Entry, Outcome) {
-	e, out := Record(newID(), client, s.node, in, d, at)
-	s.mask(&e, in.Value)
+	stored, masked := s.mask(in)
+	e, out := Record(newID(), client, s.node, stored, d, at)
+	e.Masked = masked
 	return e, out
 }
 
-// mask applies the masking rules to the entry's input and filter columns.
-// It runs after the evaluation: masking never changes what was decided.
-func (s *Service) mask(e *decisionlog.Entry, input ast.Value) {
+// mask returns the input as it is to be stored — with the masking rules
+// applied — and the paths it masked. It runs after the evaluation: masking
+// never changes what was decided. Without a rule that applies, it returns in.
+func (s *Service) mask(in Input) (Input, []string) {
 	m := s.masks.Load()
-	if m == nil || input == nil {
-		return
+	if m == nil || in.Value == nil {
+		return in, nil
 	}
-	masked, paths := m.Mask(input)
+	masked, paths := m.Mask(in.Value)
 	if len(paths) == 0 {
-		return
+		return in, nil
 	}
 	b, err := valueJSON(masked)
 	if err != nil {
 		// The input was JSON a moment ago; never store it unmasked.
-		b, paths = []byte(`{}`), []string{"/input"}
+		return Input{Value: ast.NewObject(), Raw: []byte(`{}`)}, []string{"/input"}
 	}
-	e.Input, e.Masked = b, paths
-	fillColumns(e, masked)
+	return Input{Value: masked, Raw: b}, paths
 }
 
 // Record builds the log entry and the answer of decision d about input in,
@@ -215,13 +216,9 @@ func (s *Service) mask(e *decisionlog.Entry, input ast.Value) {
 func Record(id uuid.UUID, client, node string, in Input, d engine.Decision, at time.Time) (decisionlog.Entry, Outcome) {
 	result := appendResult(nil, d.Result)
 	allow := d.Result.Allow
-	codes := make([]string, 0, len(d.Result.Reasons))
-	for _, r := range d.Result.Reasons {
-		codes = append(codes, r.Code)
-	}
 	e := decisionlog.Entry{
 		DecisionID: id, DecidedAt: at, Path: engine.DecisionPath,
-		Input: bytes.Clone(in.Raw), Result: result, Allow: &allow, ReasonCodes: dedupe(codes),
+		Input: bytes.Clone(in.Raw), Result: result, Allow: &allow, ReasonCodes: d.Result.Codes(),
 		Revision: d.Revision, Client: client, Node: node, EvalNS: d.EvalNS,
 	}
 	fillColumns(&e, in.Value)
@@ -265,9 +262,9 @@ func (s *Service) Query(ctx context.Context, client string, path []string, in *I
 	}
 	out := QueryOutcome{DecisionID: id.String(), Revision: qr.Revision}
 	if in != nil {
-		e.Input = bytes.Clone(in.Raw)
-		fillColumns(&e, in.Value)
-		s.mask(&e, in.Value)
+		stored, masked := s.mask(*in)
+		e.Input, e.Masked = bytes.Clone(stored.Raw), masked
+		fillColumns(&e, stored.Value)
 	}
 	outcome := "deny"
 	switch {

@@ -7,6 +7,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,30 @@ type Reason struct {
 type Result struct {
 	Allow   bool     `json:"allow"`
 	Reasons []Reason `json:"reasons"`
+}
+
+// Codes returns the result's distinct reason codes, sorted.
+func (r Result) Codes() []string {
+	codes := make([]string, 0, len(r.Reasons))
+	for _, reason := range r.Reasons {
+		codes = append(codes, reason.Code)
+	}
+	slices.Sort(codes)
+	return slices.Compact(codes)
+}
+
+// SameReasons reports whether r and o give the same reasons, whatever their
+// order (reasons is a set).
+func (r Result) SameReasons(o Result) bool {
+	if len(r.Reasons) != len(o.Reasons) {
+		return false
+	}
+	for _, reason := range r.Reasons {
+		if !slices.Contains(o.Reasons, reason) {
+			return false
+		}
+	}
+	return true
 }
 
 // Decision is one evaluation: the result and what produced it.

@@ -140,7 +140,7 @@ func (t *tally) add(id, region string, masked bool, was, now engine.Decision) {
 		kind = AllowToDeny
 	case !was.Result.Allow && now.Result.Allow:
 		kind = DenyToAllow
-	case !sameReasons(was.Result.Reasons, now.Result.Reasons):
+	case !was.Result.SameReasons(now.Result):
 		kind = ReasonsChanged
 	default:
 		t.unchanged++
@@ -169,14 +169,14 @@ func (t *tally) add(id, region string, masked bool, was, now engine.Decision) {
 	}
 	rg.Samples = sample(rg.Samples, id)
 
-	before, after := codes(was.Result.Reasons), codes(now.Result.Reasons)
-	for c := range after {
-		if !before[c] {
+	before, after := was.Result.Codes(), now.Result.Codes()
+	for _, c := range after {
+		if !slices.Contains(before, c) {
 			t.reason(c, id).Added++
 		}
 	}
-	for c := range before {
-		if !after[c] {
+	for _, c := range before {
+		if !slices.Contains(after, c) {
 			t.reason(c, id).Removed++
 		}
 	}
@@ -190,32 +190,6 @@ func (t *tally) reason(code, id string) *ReasonDelta {
 	}
 	r.Samples = sample(r.Samples, id)
 	return r
-}
-
-func codes(rs []engine.Reason) map[string]bool {
-	m := make(map[string]bool, len(rs))
-	for _, r := range rs {
-		m[r.Code] = true
-	}
-	return m
-}
-
-// sameReasons compares reason sets: order is not significant.
-func sameReasons(a, b []engine.Reason) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	set := make(map[engine.Reason]int, len(a))
-	for _, r := range a {
-		set[r]++
-	}
-	for _, r := range b {
-		if set[r] == 0 {
-			return false
-		}
-		set[r]--
-	}
-	return true
 }
 
 // merge folds o into t.

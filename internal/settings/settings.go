@@ -58,9 +58,6 @@ func (s Settings) Validate() error {
 	if s.MaxStalenessSeconds != 0 && (s.MaxStalenessSeconds < MinStalenessSeconds || s.MaxStalenessSeconds > 86400) {
 		return errs.E(errs.Invalid, "max_staleness_seconds %d: use 0 (off) or %d to 86400", s.MaxStalenessSeconds, MinStalenessSeconds)
 	}
-	if s.ShadowRevision != "" && !validRevision(s.ShadowRevision) {
-		return errs.E(errs.Invalid, "shadow_revision %q: a revision such as r7, or \"\" for none", s.ShadowRevision)
-	}
 	if s.Masking == nil {
 		return errs.E(errs.Invalid, "masking: use a list of rules, [] for none")
 	}
@@ -79,7 +76,13 @@ type Store interface {
 type Service struct {
 	store Store
 	now   func() time.Time
+	check func(context.Context, Settings) error
 }
+
+// CheckWith adds a check a new document must pass before it is saved, for
+// what only other parts know (e.g. that a shadow revision exists and
+// compiles): a document every instance would fail to load is refused here.
+func (s *Service) CheckWith(check func(context.Context, Settings) error) { s.check = check }
 
 // NewService returns a Service over store.
 func NewService(store Store, now func() time.Time) *Service {
@@ -107,6 +110,11 @@ func (s *Service) Update(ctx context.Context, actor, requestID string, patch []b
 	if err := next.Validate(); err != nil {
 		return Settings{}, err
 	}
+	if s.check != nil {
+		if err := s.check(ctx, next); err != nil {
+			return Settings{}, err
+		}
+	}
 	after, _ := json.Marshal(next)
 	detail, _ := json.Marshal(map[string]json.RawMessage{"before": before, "after": after})
 	now := s.now().UTC()
@@ -121,16 +129,4 @@ func decodeStrict(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
-}
-
-func validRevision(id string) bool {
-	if len(id) < 2 || id[0] != 'r' {
-		return false
-	}
-	for _, c := range id[1:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -151,8 +151,8 @@ func (e *Evaluator) evaluate(ctx context.Context, j Job) {
 		return
 	}
 	d := p.Decide(ctx, j.Input, j.DecidedAt, e.timeout)
-	was, now := codesOf(j.Active.Result.Reasons), codesOf(d.Result.Reasons)
-	agree := j.Active.Result.Allow == d.Result.Allow && slices.Equal(reasonSet(j.Active.Result.Reasons), reasonSet(d.Result.Reasons))
+	was, now := j.Active.Result.Codes(), d.Result.Codes()
+	agree := j.Active.Result.Allow == d.Result.Allow && j.Active.Result.SameReasons(d.Result)
 	key := Count{Bucket: j.DecidedAt.UTC().Truncate(time.Minute), Candidate: p.Revision()}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -183,24 +183,6 @@ func (e *Evaluator) flush(ctx context.Context) {
 		// Shadow results are advisory: losing a second of them is logged, not retried.
 		e.log.Warn("saving shadow evaluation results failed", "decisions", len(rows), "err", err)
 	}
-}
-
-func codesOf(rs []engine.Reason) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, r.Code)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-func reasonSet(rs []engine.Reason) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, r.Code+"\x00"+r.Detail)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func symmetricDifference(a, b []string) []string {
