@@ -34,6 +34,11 @@ type shadowSample struct {
 	CandidateReasons []string  `json:"candidate_reasons"`
 }
 
+func toShadowSample(d shadow.Disagreement) shadowSample {
+	return shadowSample{DecisionID: d.DecisionID.String(), DecidedAt: d.DecidedAt, Region: d.Region, Source: d.Source,
+		ActiveAllow: d.ActiveAllow, CandidateAllow: d.CandidateAllow, ActiveReasons: d.ActiveReasons, CandidateReasons: d.CandidateReasons}
+}
+
 // RegisterShadow mounts GET /admin/v1/shadow: the revision in shadow (set
 // with the shadow_revision setting) and its disagreement rate over time, by
 // region, source and reason, with recent samples; ?candidate picks another
@@ -67,8 +72,7 @@ func RegisterShadow(r gin.IRouter, authn gin.HandlerFunc, results ShadowResults,
 		}
 		samples := make([]shadowSample, len(sum.Samples))
 		for i, d := range sum.Samples {
-			samples[i] = shadowSample{DecisionID: d.DecisionID.String(), DecidedAt: d.DecidedAt, Region: d.Region, Source: d.Source,
-				ActiveAllow: d.ActiveAllow, CandidateAllow: d.CandidateAllow, ActiveReasons: d.ActiveReasons, CandidateReasons: d.CandidateReasons}
+			samples[i] = toShadowSample(d)
 		}
 		rate := 0.0
 		if sum.Evaluated > 0 {

@@ -33,6 +33,7 @@ import (
 	"github.com/signalgate/signalgate/internal/ops"
 	"github.com/signalgate/signalgate/internal/policy"
 	"github.com/signalgate/signalgate/internal/replay"
+	"github.com/signalgate/signalgate/internal/rollout"
 	"github.com/signalgate/signalgate/internal/settings"
 	"github.com/signalgate/signalgate/internal/shadow"
 	"github.com/signalgate/signalgate/internal/store"
@@ -134,6 +135,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	decisions.GuardFreshness(fresh)
 	decisions.ShadowWith(shadows)
 	go shadows.Run(ctx, 1)
+	rollouts := rollout.NewService(dbs.app.Policies(), policySvc, nil)
+	inForce := &rollout.Current{}
+	decisions.RolloutWith(inForce)
 	impacts := impact.NewRunner(ctx, dbs.app.ImpactJobs(), dbs.app.LogReader(), policySvc, eng, cfg.Node, log)
 	defer impacts.Wait()
 
@@ -154,6 +158,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log: log, reg: reg, authn: authn, decisions: decisions, engine: eng, db: dbs.app, openapi: doc,
 		policies: policySvc, settings: settingsSvc, sessions: sessions, masks: masks, impacts: impacts,
 		recordable: recordable(dbs.app, sp), fresh: fresh, signer: signer, shadowCandidate: shadows.Candidate,
+		rollouts: rollouts,
 	})
 
 	tlsConfig, err := loadTLS(cfg)
@@ -178,6 +183,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go drainSpool(ctx, sp, dbs.app, log)
 	go reportInstance(ctx, dbs.app, eng, cfg.Node, log)
 	go runSchedules(ctx, policySvc, dbs.app, log)
+	go runRollouts(ctx, dbs.app, rollouts, inForce, settingsSvc, log)
 	go every(ctx, time.Minute, func(ctx context.Context) {
 		if err := authn.FlushLastUse(ctx); err != nil {
 			log.Warn("token last use", "err", err)
@@ -235,6 +241,7 @@ type routeDeps struct {
 	impacts   *impact.Runner
 	signer    *fleet.Signer // nil: agents' bundles are unsigned
 	fresh     func() error  // the policy is not older than the maximum staleness
+	rollouts  *rollout.Service
 	// shadowCandidate names the revision in shadow, "" when none.
 	shadowCandidate func() string
 	// recordable tells readiness whether decisions can be recorded.
@@ -290,6 +297,10 @@ func routes(d routeDeps) *gin.Engine {
 	admin.RegisterFleet(r, authn, d.db, d.policies.ActiveID)
 	admin.RegisterSchedules(r, authn, policy.Scheduling{Service: d.policies, Store: d.db.Policies()})
 	admin.RegisterShadow(r, authn, d.db, d.shadowCandidate)
+	admin.RegisterRollouts(r, authn, d.rollouts, func(ctx context.Context) (settings.GuardRails, error) {
+		s, err := d.settings.Get(ctx)
+		return s.RolloutGuardRails, err
+	})
 	r.NoRoute(httpx.Static(webadmin.FS))
 	return r
 }

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/signalgate/signalgate/internal/engine"
+	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/fleet"
 	"github.com/signalgate/signalgate/internal/masking"
 	"github.com/signalgate/signalgate/internal/policy"
+	"github.com/signalgate/signalgate/internal/rollout"
 	"github.com/signalgate/signalgate/internal/settings"
 	"github.com/signalgate/signalgate/internal/shadow"
 	"github.com/signalgate/signalgate/internal/store"
@@ -182,4 +184,57 @@ func runSchedules(ctx context.Context, policies *policy.Service, db *store.DB, l
 		}
 	}()
 	policies.RunSchedules(ctx, db.Policies(), changes)
+}
+
+// rolloutGuardInterval is how often the guard rails look at the running
+// rollout.
+const rolloutGuardInterval = 2 * time.Second
+
+// runRollouts keeps the running rollout in force on this instance, hearing
+// of changes through NOTIFY (and re-reading every few seconds, as the
+// active revision is confirmed), and runs the guard rails on one instance
+// at a time, until ctx is done.
+func runRollouts(ctx context.Context, db *store.DB, rollouts *rollout.Service, current *rollout.Current, cfg *settings.Service, log *slog.Logger) {
+	load := func(ctx context.Context) {
+		l, err := rollouts.Load(ctx, current.Load())
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("loading the running rollout failed; the one in force stays", "err", err)
+			}
+			return
+		}
+		if prev := current.Load(); (prev == nil) != (l == nil) || (l != nil && prev.ID != l.ID) {
+			log.Info("rollout in force changed", "rollout", rolloutName(l))
+		}
+		current.Store(l)
+	}
+	go func() {
+		if err := db.ListenRollouts(ctx, load); err != nil && ctx.Err() == nil {
+			log.Warn("listening for rollout changes stopped", "err", err)
+		}
+	}()
+	go every(ctx, activePollInterval, load)
+	every(ctx, rolloutGuardInterval, func(ctx context.Context) {
+		_, err := db.Exclusively(ctx, "signalgate.rollout_guard", func(ctx context.Context) error {
+			s, err := cfg.Get(ctx)
+			if err != nil {
+				return err
+			}
+			ended, err := rollouts.Guard(ctx, s.RolloutGuardRails)
+			if ended != nil && err == nil {
+				log.Warn("rollout ended by the guard rails", "rollout", ended.ID, "state", ended.State, "reason", ended.EndReason)
+			}
+			return err
+		})
+		if err != nil && ctx.Err() == nil && errs.CodeOf(err) != errs.Conflict {
+			log.Warn("checking the rollout's guard rails failed", "err", err)
+		}
+	})
+}
+
+func rolloutName(l *rollout.Live) string {
+	if l == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%d (%s)", l.ID, l.Candidate.Revision())
 }

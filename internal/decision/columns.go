@@ -51,14 +51,28 @@ func fillColumns(e *decisionlog.Entry, input ast.Value) {
 		if a, ok := regionAliases[region]; ok {
 			region = a
 		}
-		switch id := get(sub, keyID).(type) {
-		case ast.String:
-			subject = clip(string(id))
-		case ast.Number:
-			subject = clip(string(id))
-		}
 	}
+	subject = subjectID(input)
 	e.Source, e.Purpose, e.Region, e.Subject = source, purpose, region, subject
+}
+
+// subjectID is the input's subject.id as the subject column keeps it, or "".
+func subjectID(input ast.Value) string {
+	obj, ok := input.(ast.Object)
+	if !ok {
+		return ""
+	}
+	sub, ok := get(obj, keySubject).(ast.Object)
+	if !ok {
+		return ""
+	}
+	switch id := get(sub, keyID).(type) {
+	case ast.String:
+		return clip(string(id))
+	case ast.Number:
+		return clip(string(id))
+	}
+	return ""
 }
 
 func get(obj ast.Object, key *ast.Term) ast.Value {

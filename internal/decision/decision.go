@@ -19,6 +19,7 @@ import (
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/masking"
+	"github.com/signalgate/signalgate/internal/rollout"
 	"github.com/signalgate/signalgate/internal/shadow"
 )
 
@@ -57,6 +58,9 @@ type Service struct {
 	masks  *masking.Current
 	fresh  func() error // nil, or an error while the policy may be stale
 	shadow *shadow.Evaluator
+	// rollout, when set, holds the progressive rollout in force: its
+	// candidate decides for its share of subjects.
+	rollout *rollout.Current
 
 	decisions *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
@@ -104,16 +108,18 @@ func (s *Service) Decide(ctx context.Context, client string, in Input) (Outcome,
 		return Outcome{}, err
 	}
 	start := time.Now()
-	at := s.decidedAt()
-	d, err := s.engine.Decide(ctx, in.Value, at)
-	if err != nil {
-		return Outcome{}, unavailable(err)
+	active := s.engine.Policy()
+	if active == nil {
+		return Outcome{}, unavailable(engine.ErrNoPolicy)
 	}
+	at := s.decidedAt()
+	p, rolloutID := s.policyFor(active, in.Value, at)
+	d := p.Decide(ctx, in.Value, at, s.engine.Timeout())
 	e, out := s.entry(client, in, d, at)
 	if err := s.log.Log(ctx, e); err != nil {
 		return Outcome{}, unavailable(err)
 	}
-	s.offerShadow(in.Value, &e, d)
+	s.compare(in.Value, &e, d, rolloutID, active)
 	s.count("single", d)
 	s.latency.WithLabelValues("single").Observe(time.Since(start).Seconds())
 	return out, nil
@@ -129,15 +135,18 @@ func (s *Service) DecideBatch(ctx context.Context, client string, ins []Input) (
 		return nil, err
 	}
 	start := time.Now()
-	p := s.engine.Policy()
-	if p == nil {
+	active := s.engine.Policy()
+	if active == nil {
 		return nil, unavailable(engine.ErrNoPolicy)
 	}
 	entries := make([]decisionlog.Entry, len(ins))
 	outs := make([]Outcome, len(ins))
 	decided := make([]engine.Decision, len(ins))
+	rollouts := make([]int64, len(ins))
 	for i, in := range ins {
 		at := s.decidedAt()
+		var p *engine.Policy
+		p, rollouts[i] = s.policyFor(active, in.Value, at)
 		decided[i] = p.Decide(ctx, in.Value, at, s.engine.Timeout())
 		entries[i], outs[i] = s.entry(client, in, decided[i], at)
 	}
@@ -146,21 +155,43 @@ func (s *Service) DecideBatch(ctx context.Context, client string, ins []Input) (
 	}
 	for i, d := range decided {
 		s.count("batch", d)
-		s.offerShadow(ins[i].Value, &entries[i], d)
+		s.compare(ins[i].Value, &entries[i], d, rollouts[i], active)
 	}
 	s.latency.WithLabelValues("batch").Observe(time.Since(start).Seconds())
 	return outs, nil
 }
 
 // ShadowWith hands every answered native decision to e, which decides it
-// again under the candidate in shadow, off the response path.
+// again off the response path: under the candidate in shadow, or, for a
+// rollout's candidate, under the active revision.
 func (s *Service) ShadowWith(e *shadow.Evaluator) { s.shadow = e }
 
-func (s *Service) offerShadow(input ast.Value, e *decisionlog.Entry, d engine.Decision) {
-	if s.shadow != nil {
-		s.shadow.Offer(shadow.Job{Input: input, DecisionID: e.DecisionID, DecidedAt: e.DecidedAt,
-			Region: e.Region, Source: e.Source, Purpose: e.Purpose, Active: d})
+// RolloutWith makes the rollout in force in c decide for its share of
+// subjects (c holds none: the active revision decides for everyone).
+func (s *Service) RolloutWith(c *rollout.Current) { s.rollout = c }
+
+// policyFor returns the policy deciding input at at, and the rollout that
+// chose it (0 for the active policy).
+func (s *Service) policyFor(active *engine.Policy, input ast.Value, at time.Time) (*engine.Policy, int64) {
+	if s.rollout == nil || s.rollout.Load() == nil {
+		return active, 0
 	}
+	return s.rollout.For(active, subjectID(input), at)
+}
+
+// compare offers answered decision d to be decided again off the response
+// path: by active when a rollout's candidate made it, else by the candidate
+// in shadow, if any.
+func (s *Service) compare(input ast.Value, e *decisionlog.Entry, d engine.Decision, rolloutID int64, active *engine.Policy) {
+	if s.shadow == nil {
+		return
+	}
+	j := shadow.Job{Input: input, DecisionID: e.DecisionID, DecidedAt: e.DecidedAt,
+		Region: e.Region, Source: e.Source, Purpose: e.Purpose, Served: d}
+	if rolloutID != 0 {
+		j.Rollout, j.Baseline = rolloutID, active
+	}
+	s.shadow.Offer(j)
 }
 
 // GuardFreshness makes every decision first ask fresh, and refuse (503)

@@ -33,6 +33,47 @@ type Settings struct {
 	// every decision is still made by the active revision, and the candidate
 	// decides the same input off the response path for comparison.
 	ShadowRevision string `json:"shadow_revision"`
+	// RolloutGuardRails are the limits a progressive rollout's candidate is
+	// held to against the active revision on the same inputs; past them it
+	// is rolled back automatically.
+	RolloutGuardRails GuardRails `json:"rollout_guard_rails"`
+}
+
+// GuardRails bound how much worse than the active revision a rollout's
+// candidate may decide before it is rolled back. Rates are fractions of the
+// decisions the candidate made in the window (0.05 is 5 points).
+type GuardRails struct {
+	// MaxDenyRateIncrease is how far the candidate's deny rate may exceed
+	// the active revision's on the same inputs.
+	MaxDenyRateIncrease float64 `json:"max_deny_rate_increase"`
+	// MaxErrorRateIncrease is the same for evaluation errors.
+	MaxErrorRateIncrease float64 `json:"max_error_rate_increase"`
+	// MinDecisions is how many compared decisions the window must hold
+	// before the rates are trusted.
+	MinDecisions int `json:"min_decisions"`
+	// WindowSeconds is how far back the comparison looks.
+	WindowSeconds int `json:"window_seconds"`
+}
+
+// DefaultGuardRails are the guard rails of a deployment that never set them.
+func DefaultGuardRails() GuardRails {
+	return GuardRails{MaxDenyRateIncrease: 0.05, MaxErrorRateIncrease: 0.01, MinDecisions: 200, WindowSeconds: 600}
+}
+
+// Validate returns an errs.Invalid error for guard rails that cannot hold.
+func (g GuardRails) Validate() error {
+	for name, v := range map[string]float64{"max_deny_rate_increase": g.MaxDenyRateIncrease, "max_error_rate_increase": g.MaxErrorRateIncrease} {
+		if v < 0 || v > 1 {
+			return errs.E(errs.Invalid, "rollout_guard_rails.%s %g: use a fraction from 0 to 1 (0.05 is 5 points)", name, v)
+		}
+	}
+	if g.MinDecisions < 1 || g.MinDecisions > 1_000_000 {
+		return errs.E(errs.Invalid, "rollout_guard_rails.min_decisions %d: use 1 to 1000000", g.MinDecisions)
+	}
+	if g.WindowSeconds < 60 || g.WindowSeconds > 86400 {
+		return errs.E(errs.Invalid, "rollout_guard_rails.window_seconds %d: use 60 to 86400", g.WindowSeconds)
+	}
+	return nil
 }
 
 // MinStalenessSeconds is the smallest maximum staleness: a few of the
@@ -45,7 +86,7 @@ const DefaultRetentionDays = 90
 // Defaults is the settings document of a deployment that never saved one;
 // fields missing from a saved document keep these values.
 func Defaults() Settings {
-	return Settings{RetentionDays: DefaultRetentionDays, Masking: []masking.Rule{}}
+	return Settings{RetentionDays: DefaultRetentionDays, Masking: []masking.Rule{}, RolloutGuardRails: DefaultGuardRails()}
 }
 
 // Validate returns an errs.Invalid error for a document that cannot be saved.
@@ -60,6 +101,9 @@ func (s Settings) Validate() error {
 	}
 	if s.Masking == nil {
 		return errs.E(errs.Invalid, "masking: use a list of rules, [] for none")
+	}
+	if err := s.RolloutGuardRails.Validate(); err != nil {
+		return err
 	}
 	return masking.Validate(s.Masking)
 }

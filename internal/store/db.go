@@ -91,3 +91,26 @@ func (db *DB) Close() { db.Pool.Close() }
 
 // Ping checks that the database answers within the context's deadline.
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// Exclusively runs fn unless another instance holds the advisory lock
+// named name, for jobs that one instance at a time must do. It reports
+// whether fn ran. The lock is the session's, held on one connection for fn's
+// duration.
+func (db *DB) Exclusively(ctx context.Context, name string, fn func(context.Context) error) (bool, error) {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("acquire a connection for %s: %w", name, err)
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, name).Scan(&locked); err != nil || !locked {
+		return false, err
+	}
+	defer func() {
+		// The connection goes back to the pool: the lock must not go with it.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext($1))`, name); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	return true, fn(ctx)
+}
