@@ -248,3 +248,43 @@ test('a revision in shadow shows its disagreements', { timeout: 60_000 }, async 
   await page.getByRole('table', { name: 'Disagreements by reason' }).getByText('sensitive_category').waitFor();
   await page.getByRole('table', { name: 'Recent disagreements' }).locator('tbody tr').first().waitFor();
 });
+
+test('a rollout is started, stepped, compared and rolled back', { timeout: 90_000 }, async () => {
+  // r1 is active and r2 (knitting is health) is published: roll r2 out.
+  await nav('Rollouts').click();
+  await page.getByLabel('Guard rails').getByText(/deny rate at most \+5\.0 points/).waitFor();
+  const form = page.getByRole('form', { name: 'New rollout' });
+  await form.getByLabel('Candidate').selectOption('r2');
+  await form.getByLabel('Start at').selectOption('5');
+  await form.getByRole('button', { name: 'Start rollout' }).click();
+  await page.getByRole('status').getByText(/^Started: rollout \d+ of r2 is running at 5%\.$/).waitFor();
+  await page.getByRole('heading', { name: /r2 for 5% of subjects/ }).waitFor();
+
+  await page.getByRole('combobox', { name: /^Share/ }).selectOption('50');
+  await page.getByRole('button', { name: 'Set share now' }).click();
+  await page.getByRole('status').getByText(/^Stepped: rollout \d+ of r2 is running at 50%\.$/).waitFor();
+
+  // Decisions about knitting: the candidate denies what r1 allows for the
+  // subjects on it; the comparison shows them once they are counted.
+  const deadline = Date.now() + 20_000;
+  for (let i = 0; ; i++) {
+    await api(server.url, server.token, 'POST', '/v1/decisions', { input: { signal: { source: 'ai_chat', topics: ['knitting'] }, subject: { id: `rollout-${i}`, region: 'US' }, purpose: 'ads' } });
+    const list = await api(server.url, server.token, 'GET', '/admin/v1/rollouts');
+    const id = list.body.rollouts[0].id;
+    const r = await api(server.url, server.token, 'GET', `/admin/v1/rollouts/${id}`);
+    if (r.body.window.disagreed > 0) break;
+    assert.ok(Date.now() < deadline, 'no rollout decision compared');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await page.reload();
+  const comparison = page.getByRole('table', { name: 'Guard rail comparison' });
+  await comparison.getByText('100.0%').waitFor();
+  await page.getByRole('table', { name: 'Rollout disagreements' }).getByText(/deny.*sensitive_category/).first().waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'rollouts.png'), fullPage: true });
+
+  await page.getByLabel('Reason').fill('knitting is not health');
+  await page.getByRole('button', { name: 'Roll back' }).click();
+  await page.getByRole('status').getByText(/^Rolled back: rollout \d+ of r2 is rolled back\.$/).waitFor();
+  await page.getByRole('table', { name: 'Rollouts' }).getByText(/knitting is not health/).waitFor();
+  await page.getByRole('form', { name: 'New rollout' }).waitFor();
+});

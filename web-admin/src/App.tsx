@@ -14,6 +14,7 @@ import { Access } from './pages/Access'
 import { Fleet } from './pages/Fleet'
 import { Schedules } from './pages/Schedules'
 import { Shadow } from './pages/Shadow'
+import { Rollouts } from './pages/Rollouts'
 
 export interface Me { user: string; roles: string[] }
 
@@ -32,6 +33,7 @@ const pages: { path: string; title: string; role: string; page: (me: Me) => Reac
   { path: '/revisions', title: 'Revisions', role: 'viewer', page: (me) => <Revisions me={me} /> },
   { path: '/schedules', title: 'Schedules', role: 'viewer', page: (me) => <Schedules me={me} /> },
   { path: '/shadow', title: 'Shadow', role: 'viewer', page: () => <Shadow /> },
+  { path: '/rollouts', title: 'Rollouts', role: 'viewer', page: (me) => <Rollouts me={me} /> },
   { path: '/playground', title: 'Playground', role: 'viewer', page: () => <Playground /> },
   { path: '/coverage', title: 'Coverage', role: 'viewer', page: () => <Coverage /> },
   { path: '/fleet', title: 'Fleet', role: 'viewer', page: () => <Fleet /> },

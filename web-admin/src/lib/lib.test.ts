@@ -109,3 +109,25 @@ describe('fillMinutes', () => {
     expect(got[0].allow + got[0].deny).toBe(0)
   })
 })
+
+import { drift, percent, plan } from './rollout'
+
+describe('rollout plans', () => {
+  const now = new Date('2026-01-01T00:00:00Z')
+  it('starts now and steps through each larger share on a schedule', () => {
+    expect(plan(5, 30, now)).toEqual([
+      { percent: 5 },
+      { percent: 25, at: '2026-01-01T00:30:00.000Z' },
+      { percent: 50, at: '2026-01-01T01:00:00.000Z' },
+      { percent: 100, at: '2026-01-01T01:30:00.000Z' },
+    ])
+  })
+  it('leaves later steps to be taken by hand without an interval', () => {
+    expect(plan(1, 0, now)).toEqual([{ percent: 1 }])
+  })
+  it('shows rates and their drift in points', () => {
+    expect(percent(0.1234)).toBe('12.3%')
+    expect(drift(0.9, 0.1)).toBe('+80.0 points')
+    expect(drift(0.1, 0.15)).toBe('-5.0 points')
+  })
+})

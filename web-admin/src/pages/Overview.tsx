@@ -12,6 +12,8 @@ export function Overview() {
   const reasons = useLoad(() => get<Stats>('/admin/v1/decisions/stats?bucket=hour&by=reason'), [])
   const regions = useLoad(() => get<Stats>('/admin/v1/decisions/stats?bucket=hour&by=region'), [])
   const revisions = useLoad(() => get<{ revisions: Revision[] }>('/admin/v1/revisions'), [])
+  const rollouts = useLoad(() => get<{ rollouts: { id: number; candidate: string; state: string; percent: number }[] }>('/admin/v1/rollouts'), [])
+  const running = rollouts.data?.rollouts.find((r) => r.state === 'running')
   const ready = useLoad(() => fetch('/readyz').then(async (r) => ({ ok: r.ok, body: (await r.json()) as Ready })), [])
   const active = revisions.data?.revisions.find((r) => r.active)
   return (
@@ -32,6 +34,12 @@ export function Overview() {
               {active.message && <> — “{active.message}”</>}
             </p>
           )}
+          {running && (
+            <p>
+              <Link to="/rollouts">Rollout {running.id}</Link>: {running.candidate} decides for {running.percent}% of subjects.
+            </p>
+          )}
+          <ErrorBox error={rollouts.error} />
           <h2>Log pipeline</h2>
           {ready.data && (
             <p className={ready.data.ok ? 'ok' : 'error'}>

@@ -4,7 +4,8 @@ import { can, type Me } from '../App'
 import { ErrorBox, Loading } from '../components/ui'
 
 interface Rule { path: string; action: 'hash' | 'erase' }
-interface SettingsDoc { four_eyes: boolean; retention_days: number; masking: Rule[]; max_staleness_seconds: number; shadow_revision: string }
+interface GuardRails { max_deny_rate_increase: number; max_error_rate_increase: number; min_decisions: number; window_seconds: number }
+interface SettingsDoc { four_eyes: boolean; retention_days: number; masking: Rule[]; max_staleness_seconds: number; shadow_revision: string; rollout_guard_rails: GuardRails }
 
 export function Settings({ me }: { me: Me }) {
   const [s, setS] = useState<SettingsDoc>()
@@ -25,6 +26,7 @@ export function Settings({ me }: { me: Me }) {
       setError(e as Error)
     }
   }
+  const rails = (g: Partial<GuardRails>) => setS({ ...s, rollout_guard_rails: { ...s.rollout_guard_rails, ...g } })
   const rule = (i: number, r: Partial<Rule>) => setS({ ...s, masking: s.masking.map((m, j) => (i === j ? { ...m, ...r } : m)) })
   return (
     <>
@@ -45,6 +47,26 @@ export function Settings({ me }: { me: Me }) {
         <label>
           Revision in shadow (empty = none){' '}
           <input value={s.shadow_revision} onChange={(e) => setS({ ...s, shadow_revision: e.target.value })} placeholder="e.g. r7" size={6} />
+        </label>
+        <h2>Rollout guard rails</h2>
+        <p className="muted">A rollout's candidate is rolled back on its own when, on the same inputs, it denies or fails more often than the active revision by more than these (points of percentage).</p>
+        <label>
+          Deny rate increase at most (points){' '}
+          <input type="number" min={0} max={100} step={0.1} value={Math.round(1000 * s.rollout_guard_rails.max_deny_rate_increase) / 10}
+            onChange={(e) => rails({ max_deny_rate_increase: Number(e.target.value) / 100 })} />
+        </label>
+        <label>
+          Error rate increase at most (points){' '}
+          <input type="number" min={0} max={100} step={0.1} value={Math.round(1000 * s.rollout_guard_rails.max_error_rate_increase) / 10}
+            onChange={(e) => rails({ max_error_rate_increase: Number(e.target.value) / 100 })} />
+        </label>
+        <label>
+          Compared decisions needed{' '}
+          <input type="number" min={1} max={1000000} value={s.rollout_guard_rails.min_decisions} onChange={(e) => rails({ min_decisions: Number(e.target.value) })} />
+        </label>
+        <label>
+          Over the last (seconds){' '}
+          <input type="number" min={60} max={86400} value={s.rollout_guard_rails.window_seconds} onChange={(e) => rails({ window_seconds: Number(e.target.value) })} />
         </label>
         <h2>Masking before storage</h2>
         <p className="muted">A JSON pointer under /input; hash keeps one subject's decisions linkable without storing the value.</p>
