@@ -15,7 +15,7 @@ WEB         := web-admin
 CHROMIUM    := /usr/bin/chromium
 
 .PHONY: run test build build-api ui uitest e2e deps postgres node chromium vet gotest fuzz faulttest regotest \
-	bench bench-audit bench-shadow bench-engine clean-data
+	bench bench-audit bench-shadow bench-schedule bench-engine clean-data
 
 ## deps: install what the machine lacks (PostgreSQL from Debian's packages).
 deps: postgres
@@ -147,6 +147,12 @@ bench-audit: deps build
 bench-shadow: build
 	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
 	$(BIN)/loadgen shadow -signalgate $(BIN)/signalgate
+
+## bench-schedule: how far apart two instances on one database switch to a
+## scheduled revision (goal: 100 ms at most).
+bench-schedule: build
+	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
+	$(BIN)/loadgen schedule -signalgate $(BIN)/signalgate
 
 ## bench-engine: in-process evaluation cost (ns and allocations per decision).
 bench-engine:

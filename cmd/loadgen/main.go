@@ -52,6 +52,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return loadgen.RunShadow(ctx, *bin, *d, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "schedule" {
+		fs := flag.NewFlagSet("loadgen schedule", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		bin := fs.String("signalgate", "bin/signalgate", "the signalgate binary")
+		rounds := fs.Int("rounds", 5, "scheduled switches to measure")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *rounds < 1 || *rounds > 100 {
+			return fmt.Errorf("-rounds %d: use 1 to 100", *rounds)
+		}
+		return loadgen.RunSchedule(ctx, *bin, *rounds, stdout, stderr)
+	}
 	cfg := loadgen.Config{}
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)

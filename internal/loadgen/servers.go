@@ -46,6 +46,12 @@ type server struct {
 // PostgreSQL starts empty and in the default durable log mode: every
 // decision is answered only after its log row is committed.
 func startSignalgate(ctx context.Context, client *http.Client, bin string) (*server, error) {
+	return startSignalgateWith(ctx, client, bin)
+}
+
+// startSignalgateWith is startSignalgate with extra environment, e.g. a
+// database shared with other instances.
+func startSignalgateWith(ctx context.Context, client *http.Client, bin string, env ...string) (*server, error) {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return nil, err
@@ -70,12 +76,12 @@ func startSignalgate(ctx context.Context, client *http.Client, bin string) (*ser
 	}
 	s.base = "http://" + addr
 	s.header = http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + token}}
-	s.proc, err = startProcess(nameSignalgate, filepath.Join(logDir, "signalgate.log"), cleanEnv(
+	s.proc, err = startProcess(nameSignalgate, filepath.Join(logDir, "signalgate.log"), append(cleanEnv(
 		"SIGNALGATE_ADDR="+addr,
 		"SIGNALGATE_DATA_DIR="+dataDir,
 		"SIGNALGATE_BOOTSTRAP_TOKEN="+token,
 		"SIGNALGATE_LOG_MODE=durable",
-	), bin, "serve")
+	), env...), bin, "serve")
 	if err != nil {
 		return nil, errors.Join(err, s.close())
 	}
@@ -131,16 +137,23 @@ func (s *server) close() error {
 		errs = append(errs, s.proc.stop())
 	}
 	if s.dataDir != "" {
-		if b, err := os.ReadFile(filepath.Join(s.dataDir, "pg.location")); err == nil {
-			if dir := strings.TrimSpace(string(b)); filepath.IsAbs(dir) {
-				errs = append(errs, os.RemoveAll(filepath.Dir(dir)))
-			}
-		}
+		errs = append(errs, removeRelocatedCluster(s.dataDir))
 	}
 	for _, d := range s.tempDirs {
 		errs = append(errs, os.RemoveAll(d))
 	}
 	return errors.Join(errs...)
+}
+
+// removeRelocatedCluster removes the cluster of data directory dataDir when
+// it was placed outside it (PostgreSQL's user could not reach it).
+func removeRelocatedCluster(dataDir string) error {
+	if b, err := os.ReadFile(filepath.Join(dataDir, "pg.location")); err == nil {
+		if dir := strings.TrimSpace(string(b)); filepath.IsAbs(dir) {
+			return os.RemoveAll(filepath.Dir(dir))
+		}
+	}
+	return nil
 }
 
 // decide asks the server for one decision outside the load, to check that
