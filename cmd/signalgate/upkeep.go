@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -195,7 +196,12 @@ const rolloutGuardInterval = 2 * time.Second
 // active revision is confirmed), and runs the guard rails on one instance
 // at a time, until ctx is done.
 func runRollouts(ctx context.Context, db *store.DB, rollouts *rollout.Service, current *rollout.Current, cfg *settings.Service, log *slog.Logger) {
+	// NOTIFY and the periodic read both load: one at a time, so an older
+	// read never replaces a newer one.
+	var loading sync.Mutex
 	load := func(ctx context.Context) {
+		loading.Lock()
+		defer loading.Unlock()
 		l, err := rollouts.Load(ctx, current.Load())
 		if err != nil {
 			if ctx.Err() == nil {
