@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -50,6 +51,21 @@ func (s *server) draft(t *testing.T) draftBody {
 		t.Fatalf("ETag header %q, body %q", resp.Header.Get("ETag"), d.ETag)
 	}
 	return d
+}
+
+// publishCandidate publishes, without activating it, the draft with topic
+// mapped to category: a candidate for schedules, shadow and rollouts.
+func (s *server) publishCandidate(t *testing.T, topic, category string) {
+	t.Helper()
+	d := s.draft(t)
+	d.Data["targeting"].(map[string]any)["topic_categories"].(map[string]any)[topic] = category
+	if resp, out := s.putDraft(t, d, d.ETag); resp.StatusCode != 200 {
+		t.Fatalf("save draft: %d %s", resp.StatusCode, out)
+	}
+	msg := fmt.Sprintf(`{"message":"%s is %s","activate":false}`, topic, category)
+	if resp, out := s.do(t, "POST", "/admin/v1/draft/publish", s.token, []byte(msg)); resp.StatusCode != 201 {
+		t.Fatalf("publish: %d %s", resp.StatusCode, out)
+	}
 }
 
 func (s *server) putDraft(t *testing.T, d draftBody, ifMatch string) (*http.Response, []byte) {

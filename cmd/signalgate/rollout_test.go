@@ -31,14 +31,7 @@ func TestProgressiveRollout(t *testing.T) {
 	db := pgtest.New(t)
 	a := startServerOn(t, db, map[string]string{"SIGNALGATE_NODE": "node-a"})
 	b := startServerOn(t, db, map[string]string{"SIGNALGATE_NODE": "node-b"})
-	d := a.draft(t)
-	d.Data["targeting"].(map[string]any)["topic_categories"].(map[string]any)["knitting"] = "health"
-	if resp, out := a.putDraft(t, d, d.ETag); resp.StatusCode != 200 {
-		t.Fatalf("save draft: %d %s", resp.StatusCode, out)
-	}
-	if resp, out := a.do(t, "POST", "/admin/v1/draft/publish", a.token, []byte(`{"message":"knitting is health","activate":false}`)); resp.StatusCode != 201 {
-		t.Fatalf("publish: %d %s", resp.StatusCode, out)
-	}
+	a.publishCandidate(t, "knitting", "health")
 	soon := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	for bad, status := range map[string]int{
 		`{}`: 400,

@@ -20,14 +20,7 @@ func TestScheduledActivation(t *testing.T) {
 	db := pgtest.New(t)
 	a := startServerOn(t, db, map[string]string{"SIGNALGATE_NODE": "node-a"})
 	b := startServerOn(t, db, map[string]string{"SIGNALGATE_NODE": "node-b"})
-	d := a.draft(t)
-	d.Data["targeting"].(map[string]any)["topic_categories"].(map[string]any)["astrology"] = "religion"
-	if resp, out := a.putDraft(t, d, d.ETag); resp.StatusCode != 200 {
-		t.Fatalf("save draft: %d %s", resp.StatusCode, out)
-	}
-	if resp, out := a.do(t, "POST", "/admin/v1/draft/publish", a.token, []byte(`{"message":"astrology","activate":false}`)); resp.StatusCode != 201 {
-		t.Fatalf("publish: %d %s", resp.StatusCode, out)
-	}
+	a.publishCandidate(t, "astrology", "religion")
 	for _, bad := range []string{`{"revision":"r2","at":"2020-01-01T00:00:00Z"}`, `{"revision":"r9","at":"2099-01-01T00:00:00Z"}`, `{"revision":"r2"}`, `{"at":"soon"}`} {
 		if resp, out := a.do(t, "POST", "/admin/v1/schedules", a.token, []byte(bad)); resp.StatusCode < 400 || resp.StatusCode >= 500 {
 			t.Errorf("schedule %s: %d %s", bad, resp.StatusCode, out)

@@ -13,14 +13,7 @@ import (
 func TestShadowEvaluation(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
-	d := s.draft(t)
-	d.Data["targeting"].(map[string]any)["topic_categories"].(map[string]any)["knitting"] = "health"
-	if resp, out := s.putDraft(t, d, d.ETag); resp.StatusCode != 200 {
-		t.Fatalf("save draft: %d %s", resp.StatusCode, out)
-	}
-	if resp, out := s.do(t, "POST", "/admin/v1/draft/publish", s.token, []byte(`{"message":"knitting","activate":false}`)); resp.StatusCode != 201 {
-		t.Fatalf("publish: %d %s", resp.StatusCode, out)
-	}
+	s.publishCandidate(t, "knitting", "health")
 	// A candidate every instance would fail to load is refused at once.
 	for _, bad := range []string{`{"shadow_revision": "seven"}`, `{"shadow_revision": "r99"}`} {
 		if resp, out := s.do(t, "PUT", "/admin/v1/settings", s.token, []byte(bad)); resp.StatusCode < 400 || resp.StatusCode >= 500 {

@@ -49,8 +49,9 @@ test('the decision explorer filters, shows a decision and replays it', { timeout
   await page.getByRole('button', { name: 'Search' }).click();
   const rows = page.getByRole('table', { name: 'Decisions' }).locator('tbody tr');
   await page.waitForURL(/region=FR/);
-  await rows.first().waitFor();
-  assert.equal(await rows.count(), 2);
+  // The unfiltered list may still be on screen a moment after the URL
+  // changes: wait for the filtered one.
+  await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Decisions"] tbody tr').length === 2, null, { timeout: 10_000 });
   for (const text of await rows.allInnerTexts()) assert.match(text, /deny.*region_excluded.*FR/s);
   assert.match(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href'), /format=csv&.*region=FR/);
 

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react'
 import { get, post } from '../api'
 import { can, type Me } from '../App'
+import { Disagreements, type Disagreement } from '../components/Disagreements'
 import { Bars, ErrorBox, Link, Loading, useLoad, when } from '../components/ui'
 import { PERCENTS, drift, percent, plan, type Step } from '../lib/rollout'
 
@@ -25,7 +26,7 @@ interface Report {
   guard_rails: GuardRails
   window: Tally
   series: Tally[]
-  samples: { decision_id: string; decided_at: string; region: string; source: string; active_allow: boolean; candidate_allow: boolean; active_reasons: string[]; candidate_reasons: string[] }[]
+  samples: Disagreement[]
 }
 interface Revision { revision: string; message: string; active: boolean }
 
@@ -216,22 +217,7 @@ function Comparison({ id }: { id: number }) {
           <Bars label="Disagreements per minute" items={series.map((p) => ({ label: when(p.start), value: p.disagreed }))} />
         </section>
       </div>
-      <table className="list" aria-label="Rollout disagreements">
-        <thead>
-          <tr><th>Decision</th><th>Region</th><th>Source</th><th>Candidate (answered)</th><th>Active</th></tr>
-        </thead>
-        <tbody>
-          {d.samples.map((s) => (
-            <tr key={s.decision_id}>
-              <td><Link to={`/decisions?id=${s.decision_id}`}>{when(s.decided_at)}</Link></td>
-              <td>{s.region}</td>
-              <td>{s.source}</td>
-              <td>{s.candidate_allow ? 'allow' : 'deny'} {s.candidate_reasons.join(', ')}</td>
-              <td>{s.active_allow ? 'allow' : 'deny'} {s.active_reasons.join(', ')}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Disagreements rows={d.samples} label="Rollout disagreements" answered="candidate" />
     </section>
   )
 }

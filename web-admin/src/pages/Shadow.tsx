@@ -1,5 +1,6 @@
 import { get } from '../api'
-import { Bars, ErrorBox, Link, Loading, useLoad, when } from '../components/ui'
+import { Disagreements, type Disagreement } from '../components/Disagreements'
+import { Bars, ErrorBox, Loading, useLoad, when } from '../components/ui'
 
 interface ShadowDoc {
   candidate: string
@@ -11,7 +12,7 @@ interface ShadowDoc {
   by_region: Record<string, number>
   by_source: Record<string, number>
   by_reason: Record<string, number>
-  samples: { decision_id: string; decided_at: string; region: string; source: string; active_allow: boolean; candidate_allow: boolean; active_reasons: string[]; candidate_reasons: string[] }[]
+  samples: Disagreement[]
 }
 
 const ranked = (m: Record<string, number>) =>
@@ -57,22 +58,7 @@ export function Shadow() {
               <Bars label="Disagreements by source" items={ranked(d.by_source)} />
             </section>
           </div>
-          <table className="list" aria-label="Recent disagreements">
-            <thead>
-              <tr><th>Decision</th><th>Region</th><th>Source</th><th>Active</th><th>Candidate</th></tr>
-            </thead>
-            <tbody>
-              {d.samples.map((s) => (
-                <tr key={s.decision_id}>
-                  <td><Link to={`/decisions?id=${s.decision_id}`}>{when(s.decided_at)}</Link></td>
-                  <td>{s.region}</td>
-                  <td>{s.source}</td>
-                  <td>{s.active_allow ? 'allow' : 'deny'} {s.active_reasons.join(', ')}</td>
-                  <td>{s.candidate_allow ? 'allow' : 'deny'} {s.candidate_reasons.join(', ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Disagreements rows={d.samples} label="Recent disagreements" answered="active" />
         </>
       )}
     </>
