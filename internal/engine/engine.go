@@ -116,17 +116,6 @@ func (e *Engine) Policy() *Policy { return e.current.Load() }
 // Timeout is the evaluation deadline.
 func (e *Engine) Timeout() time.Duration { return e.timeout }
 
-// Decide evaluates input under the active policy with time pinned to at.
-// It returns ErrNoPolicy before a policy is loaded; a policy that fails or
-// times out is not an error but a deny with reason evaluation_error.
-func (e *Engine) Decide(ctx context.Context, input ast.Value, at time.Time) (Decision, error) {
-	p := e.current.Load()
-	if p == nil {
-		return Decision{}, ErrNoPolicy
-	}
-	return p.Decide(ctx, input, at, e.timeout), nil
-}
-
 // Query evaluates data.<path> under the active policy, as OPA's Data API
 // does; see Policy.Query.
 func (e *Engine) Query(ctx context.Context, path []string, input ast.Value, at time.Time) (QueryResult, error) {
