@@ -90,6 +90,9 @@ func TestProgressiveRollout(t *testing.T) {
 		}
 		return true
 	})
+	if _, metrics := b.do(t, "GET", "/metrics", b.token, nil); !strings.Contains(string(metrics), "\nsignalgate_rollout_percent 50\n") {
+		t.Error("the metrics do not show the 50% share in force")
+	}
 	if out := decide(a, "", "hiking"); out.Revision != "r1" {
 		t.Errorf("an input without a subject id was decided by %s, want the active r1", out.Revision)
 	}

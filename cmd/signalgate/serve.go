@@ -138,6 +138,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	rollouts := rollout.NewService(dbs.app.Policies(), policySvc, nil)
 	inForce := &rollout.Current{}
 	decisions.RolloutWith(inForce)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "signalgate_rollout_percent", Help: "Share of subjects a rollout's candidate decides for on this instance (0: none)."},
+		func() float64 {
+			if l := inForce.Load(); l != nil {
+				return float64(l.Percent(time.Now()))
+			}
+			return 0
+		}))
 	impacts := impact.NewRunner(ctx, dbs.app.ImpactJobs(), dbs.app.LogReader(), policySvc, eng, cfg.Node, log)
 	defer impacts.Wait()
 
