@@ -59,6 +59,13 @@ func applyRetention(ctx context.Context, owner *store.DB, cfg *settings.Service,
 	for _, r := range removed {
 		log.Info("retention removed decisions", "from", r.Target, "rows", r.Rows, "retention_days", s.RetentionDays)
 	}
+	if err != nil {
+		return err
+	}
+	n, err := owner.PruneComparisons(ctx, cutoff)
+	if n > 0 {
+		log.Info("retention removed shadow and rollout comparisons", "rows", n, "retention_days", s.RetentionDays)
+	}
 	return err
 }
 

@@ -100,3 +100,25 @@ func (db *DB) ShadowSummary(ctx context.Context, candidate string, since time.Ti
 	out.Samples, err = pgx.CollectRows(rows, pgx.RowToStructByPos[shadow.Disagreement])
 	return out, err
 }
+
+// PruneComparisons deletes shadow and rollout comparisons older than
+// cutoff, with the decisions retention drops, and returns how many rows
+// went. Rollouts themselves stay: they are part of the policy's history.
+func (db *DB) PruneComparisons(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM shadow_disagreements WHERE decided_at < $1`,
+			`DELETE FROM shadow_counts WHERE bucket < $1`,
+			`DELETE FROM rollout_counts WHERE bucket < $1`,
+		} {
+			tag, err := tx.Exec(ctx, q, cutoff)
+			if err != nil {
+				return fmt.Errorf("prune comparisons: %w", err)
+			}
+			n += tag.RowsAffected()
+		}
+		return nil
+	})
+	return n, err
+}

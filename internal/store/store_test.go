@@ -13,6 +13,7 @@ import (
 	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/pgtest"
 	"github.com/signalgate/signalgate/internal/policy"
+	"github.com/signalgate/signalgate/internal/shadow"
 	"github.com/signalgate/signalgate/internal/store"
 	"github.com/signalgate/signalgate/policies"
 )
@@ -203,5 +204,52 @@ func TestSchemaCheck(t *testing.T) {
 	}
 	if err := store.CheckSchema(context.Background(), db.Pool); err == nil {
 		t.Error("an outdated schema passed the check")
+	}
+}
+
+// TestPruneComparisons: retention deletes shadow and rollout comparisons
+// older than the cutoff and keeps the newer ones.
+func TestPruneComparisons(t *testing.T) {
+	t.Parallel()
+	s, db := open(t, nil)
+	ctx := context.Background()
+	content, err := policy.LoadFS(policies.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := policy.ContentHash(content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Policies().Bootstrap(ctx, policy.Revision{Number: 1, ContentHash: hash, Content: content, Author: "signalgate"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO rollouts (candidate, baseline, steps, state, created_by, created_at)
+		VALUES (1, 1, '[]', 'rolled_back', 'test', now())`); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	var counts []shadow.Count
+	var rollouts []shadow.RolloutCount
+	var rows []shadow.Disagreement
+	for _, at := range []time.Time{cutoff.Add(-time.Hour), cutoff.Add(time.Hour)} {
+		counts = append(counts, shadow.Count{Bucket: at, Candidate: "r2", Evaluated: 3, Disagreed: 1})
+		rollouts = append(rollouts, shadow.RolloutCount{Rollout: 1, Bucket: at, Tally: shadow.Tally{Decisions: 3}})
+		rows = append(rows, shadow.Disagreement{DecisionID: uuid.New(), DecidedAt: at, Candidate: "r2", Active: "r1",
+			ActiveReasons: []string{}, CandidateReasons: []string{"sensitive_category"}, ChangedCodes: []string{"sensitive_category"}})
+	}
+	rows[1].Rollout = 1
+	if err := s.SaveShadow(ctx, counts, rollouts, rows); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneComparisons(ctx, cutoff)
+	if err != nil || n != 3 {
+		t.Fatalf("pruned %d rows (%v), want 3: one of each table", n, err)
+	}
+	for _, table := range []string{"shadow_counts", "rollout_counts", "shadow_disagreements"} {
+		var left int
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&left); err != nil || left != 1 {
+			t.Errorf("%s keeps %d rows (%v), want the newer one", table, left, err)
+		}
 	}
 }
