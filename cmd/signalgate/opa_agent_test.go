@@ -87,9 +87,10 @@ func TestStockOPAAgent(t *testing.T) {
 		t.Errorf("the agent took %s to serve the publish, want at most 2 s", took)
 	}
 
-	// Its decisions reach the log, like native ones.
+	// Its decisions reach the log, like native ones: the allows under r1
+	// and, in a later upload, the denial under r2.
 	var ids []string
-	waitFor(t, 20*time.Second, "the agent's decisions in decision_logs", func() bool {
+	waitFor(t, 20*time.Second, "the agent's decisions, its denial among them, in decision_logs", func() bool {
 		rows, err := s.db.Pool.Query(context.Background(),
 			`SELECT decision_id::text FROM decision_logs WHERE client LIKE 'agent:%' AND path = 'signalgate/decision' ORDER BY decided_at`)
 		if err != nil {
@@ -102,13 +103,16 @@ func TestStockOPAAgent(t *testing.T) {
 			_ = rows.Scan(&id)
 			ids = append(ids, id)
 		}
-		return len(ids) >= 2
+		if len(ids) < 2 {
+			return false
+		}
+		var found searchPage
+		resp, body := s.do(t, "GET", "/admin/v1/decisions?subject=u-opa&reason=sensitive_category", s.token, nil)
+		if resp.StatusCode != 200 || json.Unmarshal(body, &found) != nil {
+			t.Fatalf("search for the agent's denial: %d %s", resp.StatusCode, body)
+		}
+		return len(found.Decisions) > 0
 	})
-	var found searchPage
-	resp, body := s.do(t, "GET", "/admin/v1/decisions?subject=u-opa&reason=sensitive_category", s.token, nil)
-	if resp.StatusCode != 200 || json.Unmarshal(body, &found) != nil || len(found.Decisions) == 0 {
-		t.Fatalf("the agent's denial is not found by search: %d %s", resp.StatusCode, body)
-	}
 	for _, id := range ids {
 		resp, body := s.do(t, "POST", "/admin/v1/decisions/"+id+"/replay", s.token, nil)
 		if resp.StatusCode != 200 || !strings.Contains(string(body), `"match":true`) {
