@@ -50,6 +50,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
+		if *d <= 0 || *d > time.Hour {
+			return fmt.Errorf("-duration %s: use more than 0 and at most 1h", *d)
+		}
 		return loadgen.RunShadow(ctx, *bin, *d, stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "schedule" {

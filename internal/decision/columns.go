@@ -210,29 +210,31 @@ func Columns(e *decisionlog.Entry, input, result ast.Value) {
 
 var keyObservedAt = ast.StringTerm("observed_at")
 
-// ArrivedAt returns input as if it had arrived at asOf instead of decidedAt:
+// ArrivedAt returns input as if it had arrived at asOf instead of decidedAt,
+// and the instant to pin time to (asOf at the log's precision):
 // signal.observed_at, when it is an RFC 3339 instant, moves by the same
 // offset (keeping its zone), so "as of" simulations keep the gap between
 // observing a signal and deciding on it. input itself is not modified.
-func ArrivedAt(input ast.Value, decidedAt, asOf time.Time) ast.Value {
+func ArrivedAt(input ast.Value, decidedAt, asOf time.Time) (ast.Value, time.Time) {
+	at := asOf.UTC().Truncate(time.Microsecond)
 	obj, ok := input.(ast.Object)
 	if !ok {
-		return input
+		return input, at
 	}
 	sig, ok := get(obj, keySignal).(ast.Object)
 	if !ok {
-		return input
+		return input, at
 	}
 	s, ok := get(sig, keyObservedAt).(ast.String)
 	if !ok {
-		return input
+		return input, at
 	}
 	t, err := time.Parse(time.RFC3339Nano, string(s))
 	if err != nil {
-		return input
+		return input, at
 	}
 	moved := t.Add(asOf.Sub(decidedAt)).Format(time.RFC3339Nano)
-	return replaceKey(obj, keySignal, replaceKey(sig, keyObservedAt, ast.String(moved)))
+	return replaceKey(obj, keySignal, replaceKey(sig, keyObservedAt, ast.String(moved))), at
 }
 
 // replaceKey returns a copy of obj with key set to v.

@@ -76,7 +76,7 @@ func TestArrivedAt(t *testing.T) {
 	in := ast.MustParseTerm(`{"signal": {"source": "ai_chat", "observed_at": "2026-01-10T13:00:00+01:00"}, "purpose": "ads"}`).Value
 	decided := time.Date(2026, 1, 10, 12, 0, 5, 0, time.UTC)
 	asOf := time.Date(2025, 12, 15, 0, 0, 5, 0, time.UTC)
-	got := ArrivedAt(in, decided, asOf)
+	got, _ := ArrivedAt(in, decided, asOf)
 	want := ast.MustParseTerm(`{"signal": {"source": "ai_chat", "observed_at": "2025-12-15T01:00:00+01:00"}, "purpose": "ads"}`).Value
 	if got.Compare(want) != 0 {
 		t.Errorf("moved input = %s", got)
@@ -86,7 +86,7 @@ func TestArrivedAt(t *testing.T) {
 	}
 	for _, same := range []string{`{"signal": {"source": "x"}}`, `{"signal": {"observed_at": "soon"}}`, `"text"`} {
 		v := ast.MustParseTerm(same).Value
-		if ArrivedAt(v, decided, asOf).Compare(v) != 0 {
+		if got, _ := ArrivedAt(v, decided, asOf); got.Compare(v) != 0 {
 			t.Errorf("%s changed", same)
 		}
 	}

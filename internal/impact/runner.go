@@ -11,14 +11,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/signalgate/signalgate/internal/decision"
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/engine"
 	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/policy"
-	"github.com/signalgate/signalgate/internal/strictjson"
 )
 
 // Store keeps jobs where every instance reads them.
@@ -195,22 +193,24 @@ func (r *Runner) run(j Job, f decisionlog.Filter, draft, active *engine.Policy) 
 // as replays confirm), under the active revision. With asOf, both decide
 // the input as if it arrived then.
 func (r *Runner) compare(ctx context.Context, t *tally, it item, draft, active *engine.Policy, asOf *time.Time) {
-	var input ast.Value
-	if it.input != nil {
-		v, err := strictjson.Parse(it.input, strictjson.Limits{MaxDepth: 64, MaxWidth: 1 << 20})
-		if err == nil {
-			input = v
-		}
+	input, err := decision.ParseLogged(it.input)
+	if err != nil {
+		// Only an edited row can fail here: count it, decide nothing.
+		t.evaluated++
+		t.errors++
+		return
 	}
 	at := it.at
 	if asOf != nil {
-		input = decision.ArrivedAt(input, it.at, *asOf)
-		at = asOf.UTC().Truncate(time.Microsecond)
+		input, at = decision.ArrivedAt(input, it.at, *asOf)
 	}
 	timeout := r.engine.Timeout()
 	now := draft.Decide(ctx, input, at, timeout)
 	was, ok := engine.Decision{}, false
-	if it.revision == active.Revision() && asOf == nil {
+	// The logged answer stands for the active revision's only where it was
+	// given on this very input: not as of another time, nor when masking
+	// changed what was stored.
+	if it.revision == active.Revision() && asOf == nil && !it.masked {
 		was, ok = loggedDecision(it.result)
 	}
 	if !ok {

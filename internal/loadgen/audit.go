@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -215,26 +213,11 @@ func (a *auditBench) openAPIPaths(ctx context.Context) map[string]bool {
 // ownerConn connects to the managed cluster as the log's owner, which may
 // read the whole log whatever the serving role may.
 func ownerConn(ctx context.Context, dataDir string) (*pgx.Conn, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, "pg.json"))
+	u, err := localpg.OwnerURLOf(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("read the managed cluster's credentials: %w", err)
 	}
-	var creds struct {
-		Port          int    `json:"port"`
-		OwnerUser     string `json:"owner_user"`
-		OwnerPassword string `json:"owner_password"`
-	}
-	if err := json.Unmarshal(b, &creds); err != nil {
-		return nil, fmt.Errorf("parse the managed cluster's credentials: %w", err)
-	}
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.UserPassword(creds.OwnerUser, creds.OwnerPassword),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(creds.Port)),
-		Path:     "/" + localpg.DatabaseName,
-		RawQuery: "sslmode=disable",
-	}
-	conn, err := pgx.Connect(ctx, u.String())
+	conn, err := pgx.Connect(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the managed cluster: %w", err)
 	}

@@ -8,18 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/signalgate/signalgate/internal/localpg"
 )
 
 // Server names as printed in the results.
@@ -205,30 +198,11 @@ func opaAllow(body []byte) (bool, error) {
 // decisionLogRows counts signalgate's log through the managed cluster, as its
 // owner: the application role need not be able to read the whole log.
 func decisionLogRows(ctx context.Context, dataDir string) (int64, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, "pg.json"))
-	if err != nil {
-		return 0, fmt.Errorf("read the managed cluster's credentials: %w", err)
-	}
-	var creds struct {
-		Port          int    `json:"port"`
-		OwnerUser     string `json:"owner_user"`
-		OwnerPassword string `json:"owner_password"`
-	}
-	if err := json.Unmarshal(b, &creds); err != nil {
-		return 0, fmt.Errorf("parse the managed cluster's credentials: %w", err)
-	}
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.UserPassword(creds.OwnerUser, creds.OwnerPassword),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(creds.Port)),
-		Path:     "/" + localpg.DatabaseName,
-		RawQuery: "sslmode=disable",
-	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, u.String())
+	conn, err := ownerConn(ctx, dataDir)
 	if err != nil {
-		return 0, fmt.Errorf("connect to the managed cluster: %w", err)
+		return 0, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var n int64

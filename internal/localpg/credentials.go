@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // credentials are what a later start needs to reach the same cluster. They
@@ -73,4 +74,18 @@ func saveCredentials(path string, c credentials) error {
 		return fmt.Errorf("localpg: save credentials: %w", err)
 	}
 	return nil
+}
+
+// OwnerURLOf returns the owner's connection URL of the managed cluster whose
+// application data directory is dataDir, for tools that read its database
+// beside a running server.
+func OwnerURLOf(dataDir string) (string, error) {
+	creds, found, err := loadCredentials(filepath.Join(dataDir, credentialsFile))
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", fmt.Errorf("localpg: no managed cluster in %s", dataDir)
+	}
+	return (&Cluster{port: creds.Port, creds: creds}).OwnerURL(), nil
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/masking"
 	"github.com/signalgate/signalgate/internal/policy"
-	"github.com/signalgate/signalgate/internal/strictjson"
 )
 
 // Compiler compiles revisions and the draft.
@@ -92,12 +91,9 @@ func (s *Service) ReplayEntry(ctx context.Context, e decisionlog.Entry, also str
 	if err != nil {
 		return Result{}, err
 	}
-	var input ast.Value
-	if e.Input != nil {
-		input, err = strictjson.Parse(e.Input, strictjson.Limits{MaxDepth: 64, MaxWidth: 1 << 20})
-		if err != nil {
-			return Result{}, fmt.Errorf("logged input of %s: %w", e.DecisionID, err)
-		}
+	input, err := decision.ParseLogged(e.Input)
+	if err != nil {
+		return Result{}, fmt.Errorf("logged input of %s: %w", e.DecisionID, err)
 	}
 	replayed, err := s.eval(ctx, p, e, input)
 	if err != nil {
@@ -151,8 +147,7 @@ func (s *Service) also(ctx context.Context, target string, e decisionlog.Entry, 
 	}
 	at := e
 	if asOf != nil {
-		input = decision.ArrivedAt(input, e.DecidedAt, *asOf)
-		at.DecidedAt = asOf.UTC().Truncate(time.Microsecond)
+		input, at.DecidedAt = decision.ArrivedAt(input, e.DecidedAt, *asOf)
 	}
 	out, err := s.eval(ctx, p, at, input)
 	if err != nil {
