@@ -266,6 +266,16 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+	// Query and path values reach the database, which refuses NUL and
+	// invalid UTF-8: any route refuses them first, with a 400.
+	for _, path := range []string{"/admin/v1/audit?actor=a%00b", "/admin/v1/decisions?region=%FF", "/admin/v1/decisions/%00", "/admin/v1/audit?a%00=1"} {
+		t.Run("GET "+path, func(t *testing.T) {
+			resp, body := s.do(t, "GET", path, s.token, nil)
+			if resp.StatusCode != 400 || !strings.Contains(string(body), "UTF-8 text without NUL") {
+				t.Errorf("status %d: %s", resp.StatusCode, body)
+			}
+		})
+	}
 	t.Run("token in the query string", func(t *testing.T) {
 		resp, body := s.do(t, "POST", "/v1/decisions?access_token="+s.token, "", []byte(`{"input":{}}`))
 		if resp.StatusCode != 400 || !strings.Contains(string(body), "only in the Authorization header") {

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -122,7 +125,7 @@ func New(opts Options) *gin.Engine {
 	r.Use(func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader("X-Request-Id")
-		if id == "" || len(id) > 128 {
+		if !usableRequestID(id) {
 			id = uuid.NewString()
 		}
 		c.Header("X-Request-Id", id)
@@ -153,6 +156,11 @@ func New(opts Options) *gin.Engine {
 					"method", c.Request.Method, "route", route, "status", status, "duration", elapsed)
 			}
 		}()
+		if msg := unusableURL(c.Request.URL); msg != "" {
+			WriteError(c, errs.E(errs.Invalid, "%s", msg))
+			c.Abort()
+			return
+		}
 		c.Next()
 	})
 	r.NoRoute(func(c *gin.Context) {
@@ -173,3 +181,42 @@ func securityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
 }
+
+// usableRequestID accepts a caller's request id that can be echoed, logged
+// and stored as it is: up to 128 printable ASCII characters.
+func usableRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := range len(id) {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// unusableURL says why u's path or query cannot be used as text — they
+// reach the database, which refuses NUL and invalid UTF-8 — or "". Every
+// route is covered here, so no handler needs its own check.
+func unusableURL(u *url.URL) string {
+	if !isText(u.Path) {
+		return "the path must be UTF-8 text without NUL characters"
+	}
+	if u.RawQuery == "" {
+		return ""
+	}
+	for k, vs := range u.Query() {
+		if !isText(k) {
+			return "query parameter names must be UTF-8 text without NUL characters"
+		}
+		for _, v := range vs {
+			if !isText(v) {
+				return "query parameter " + strconv.Quote(k) + " must be UTF-8 text without NUL characters"
+			}
+		}
+	}
+	return ""
+}
+
+func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
