@@ -194,9 +194,13 @@ func TestAgentEndpoints(t *testing.T) {
 		"result":{"allow":false,"reasons":[{"code":"region_excluded","detail":"FR"}]},"metrics":{"timer_rego_query_eval_ns":12345}}`
 	bad := `{"decision_id":"not-a-uuid","timestamp":"2026-11-29T10:00:00Z","input":{}}`
 	nul := `{"decision_id":"5ca636c1-55e4-417a-b1d8-4aceb67960d1","timestamp":"2026-11-29T10:00:00Z","input":{"a":"\u0000"}}`
+	// A NUL outside the input would fail the whole chunk in the database.
+	nulPath := `{"decision_id":"6ca636c1-55e4-417a-b1d8-4aceb67960d1","timestamp":"2026-11-29T10:00:00Z","path":"a\u0000b"}`
+	// An instant far from 2000 is stored as itself, not clamped.
+	ancient := `{"decision_id":"7ca636c1-55e4-417a-b1d8-4aceb67960d1","timestamp":"0001-01-01T00:00:01Z","path":"x"}`
 	for range 2 { // a retried chunk stores nothing twice
-		resp, out := req("POST", "/logs/partition-a", gz("["+good+","+bad+","+nul+"]"), nil)
-		if resp.StatusCode != 200 || !strings.Contains(string(out), `"stored":1`) || !strings.Contains(string(out), `"quarantined":2`) {
+		resp, out := req("POST", "/logs/partition-a", gz("["+good+","+bad+","+nul+","+nulPath+","+ancient+"]"), nil)
+		if resp.StatusCode != 200 || !strings.Contains(string(out), `"stored":2`) || !strings.Contains(string(out), `"quarantined":3`) {
 			t.Fatalf("upload: %d %s", resp.StatusCode, out)
 		}
 	}
@@ -210,15 +214,23 @@ func TestAgentEndpoints(t *testing.T) {
 	if rows != 1 || region != "FR" || !strings.HasPrefix(client, "agent:") || revision != "r1" || evalNS != 12345 {
 		t.Errorf("stored event: %d rows, %s %s %s %d", rows, region, client, revision, evalNS)
 	}
+	var ancientAt time.Time
+	if err := s.db.Pool.QueryRow(context.Background(), `SELECT decided_at FROM decision_logs
+		WHERE decision_id = '7ca636c1-55e4-417a-b1d8-4aceb67960d1'`).Scan(&ancientAt); err != nil || !ancientAt.Equal(time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)) {
+		t.Errorf("an event of year 1 stored at %s (%v)", ancientAt, err)
+	}
 	var fleet struct {
 		Quarantined int64 `json:"quarantined"`
 	}
 	_, body := s.do(t, "GET", "/admin/v1/agents", s.token, nil)
-	if json.Unmarshal(body, &fleet) != nil || fleet.Quarantined != 4 {
+	if json.Unmarshal(body, &fleet) != nil || fleet.Quarantined != 6 {
 		t.Errorf("quarantine: %s", body)
 	}
 	if resp, out := req("POST", "/status", []byte(`{"labels":{}}`), nil); resp.StatusCode != 400 {
 		t.Errorf("status without labels.id: %d %s", resp.StatusCode, out)
+	}
+	if resp, out := req("POST", "/status", []byte(`{"labels":{"id":"a\u0000b"}}`), nil); resp.StatusCode != 400 || !strings.Contains(string(out), "NUL") {
+		t.Errorf("status with a NUL: %d %s", resp.StatusCode, out)
 	}
 }
 

@@ -108,6 +108,13 @@ func (ev Event) entry(agent string) (decisionlog.Entry, error) {
 		Path: strings.Trim(strings.TrimPrefix(ev.Path, "data/"), "/"), Revision: ev.revision(),
 		Client: "agent:" + agent, Node: node, Masked: append(append([]string{}, ev.Erased...), ev.Masked...),
 	}
+	// JSON decoding made these valid UTF-8 but keeps an escaped NUL, which
+	// the log's text columns refuse: the whole upload would fail with it.
+	for _, s := range append([]string{e.Path, e.Revision, e.Node}, e.Masked...) {
+		if strings.ContainsRune(s, 0) {
+			return e, errors.New("path, labels.id, the bundle revision or a masked path holds a NUL character")
+		}
+	}
 	var input, result ast.Value
 	if len(ev.Input) > 0 && string(ev.Input) != "null" {
 		if input, err = strictjson.Parse(ev.Input, eventLimits); err != nil {

@@ -1,11 +1,11 @@
 package fleet
 
 import (
-	"bytes"
 	"encoding/json"
 	"time"
 
 	"github.com/signalgate/signalgate/internal/errs"
+	"github.com/signalgate/signalgate/internal/strictjson"
 )
 
 // Agent is an OPA agent as its latest status report describes it.
@@ -31,16 +31,20 @@ type statusReport struct {
 	} `json:"plugins"`
 }
 
-// ParseStatus reads an OPA status report. It returns errs.Invalid when the
-// body is not one (no labels.id to know the agent by).
+// ParseStatus reads an OPA status report; the Agent's Report is body
+// itself. It returns errs.Invalid when the body is not one (no labels.id to
+// know the agent by) or holds what the database cannot store.
 func ParseStatus(body []byte, at time.Time) (Agent, error) {
+	// The report is kept as sent, in jsonb: the strict parse refuses what
+	// jsonb would (NUL, even escaped; invalid UTF-8; lone surrogates).
+	if _, err := strictjson.Parse(body, eventLimits); err != nil {
+		return Agent{}, errs.E(errs.Invalid, "the status report: %v", err)
+	}
 	var r statusReport
 	if err := json.Unmarshal(body, &r); err != nil {
 		return Agent{}, errs.E(errs.Invalid, "the status report is not JSON: %v", err)
 	}
-	// jsonb refuses NUL, even escaped: the report is kept as sent otherwise.
-	report := bytes.ReplaceAll(body, []byte(`\u0000`), []byte(`\ufffd`))
-	a := Agent{ID: r.Labels["id"], Version: r.Labels["version"], Plugins: map[string]string{}, LastSeen: at, Report: report}
+	a := Agent{ID: r.Labels["id"], Version: r.Labels["version"], Plugins: map[string]string{}, LastSeen: at, Report: body}
 	if a.ID == "" {
 		return a, errs.E(errs.Invalid, `the status report has no labels.id: OPA sends one unless its configuration removes it`)
 	}

@@ -14,8 +14,11 @@ import (
 
 var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
-// pgEpoch is PostgreSQL's timestamp origin.
-var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+// pgEpochMicros is PostgreSQL's timestamp origin in Unix microseconds.
+// Instants are counted from it in microseconds directly: time.Time.Sub
+// saturates about 292 years away, which would store a far-off (agent-sent)
+// timestamp as another instant.
+var pgEpochMicros = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 
 const (
 	textOID   = 25
@@ -57,7 +60,7 @@ func encodeCopy(buf *bytes.Buffer, entries []decisionlog.Entry) {
 		i32(16)
 		buf.Write(e.DecisionID[:])
 		i32(8)
-		i64(e.DecidedAt.Sub(pgEpoch).Microseconds())
+		i64(e.DecidedAt.UnixMicro() - pgEpochMicros)
 		text(e.Path)
 		jsonb(e.Input)
 		jsonb(e.Result)

@@ -81,23 +81,18 @@ func release(buf *bytes.Buffer) {
 func (s *LogSink) WriteIdempotent(ctx context.Context, entries []decisionlog.Entry) error {
 	buf := encoded(entries)
 	defer release(buf)
-	conn, err := s.db.Pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire a connection for %d decision log rows: %w", len(entries), err)
-	}
-	defer conn.Release()
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS decision_logs_incoming
 			(LIKE decision_logs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 			return fmt.Errorf("stage decision log rows: %w", err)
 		}
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf.Bytes()),
 			`COPY decision_logs_incoming `+logColumns+` FROM STDIN (FORMAT binary)`); err != nil {
-			return fmt.Errorf("copy %d decision log rows: %w", len(entries), err)
+			return fmt.Errorf("copy %d decision log rows: %w", len(entries), refusal(err))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO decision_logs `+logColumns+` SELECT `+strings.Trim(logColumns, "()")+
 			` FROM decision_logs_incoming ON CONFLICT DO NOTHING`); err != nil {
-			return fmt.Errorf("insert %d decision log rows: %w", len(entries), err)
+			return fmt.Errorf("insert %d decision log rows: %w", len(entries), refusal(err))
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -69,12 +70,15 @@ func (h notifyHandler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn)
 // its instant; the pointer follows a moment later, when one of them applies
 // it). It returns an errs.NotFound error when none is active.
 func (s *PolicyStore) ActiveNumber(ctx context.Context) (int64, error) {
-	var n int64
+	var n *int64 // the query always gives one row: NULL before the first revision
 	err := s.db.Pool.QueryRow(ctx, `SELECT coalesce(
 		(SELECT revision FROM activation_schedules WHERE state = 'pending' AND at <= now() ORDER BY at DESC, id DESC LIMIT 1),
 		(SELECT revision FROM active_revision))`).Scan(&n)
-	if isNoRows(err) || (err == nil && n == 0) {
+	if err != nil {
+		return 0, fmt.Errorf("read the active revision: %w", err)
+	}
+	if n == nil {
 		return 0, notFound("no active policy revision")
 	}
-	return n, err
+	return *n, nil
 }

@@ -253,3 +253,13 @@ func TestPruneComparisons(t *testing.T) {
 		}
 	}
 }
+
+// TestActiveNumberBeforeBootstrap: with no revision yet, the active number
+// is not found, not an internal error.
+func TestActiveNumberBeforeBootstrap(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t, nil)
+	if _, err := s.Policies().ActiveNumber(context.Background()); errs.CodeOf(err) != errs.NotFound {
+		t.Fatalf("ActiveNumber before bootstrap: %v, want not found", err)
+	}
+}
