@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/signalgate/signalgate/internal/auth"
+	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/httpx"
 )
 
@@ -68,6 +69,13 @@ func (h identityHandler) createToken(c *gin.Context) {
 	var req tokenRequest
 	if err := readJSON(c, 16<<10, &req); err != nil {
 		httpx.WriteError(c, err)
+		return
+	}
+	// Checked before multiplying: a huge count would wrap into a short
+	// (or negative) lifetime that passes the bound.
+	maxDays := int(auth.MaxTokenLifetime / (24 * time.Hour))
+	if req.ExpiresInDays < 0 || req.ExpiresInDays > maxDays {
+		httpx.WriteError(c, errs.E(errs.Invalid, "expires_in_days %d: use 0 (no expiry) to %d", req.ExpiresInDays, maxDays))
 		return
 	}
 	ttl := time.Duration(req.ExpiresInDays) * 24 * time.Hour

@@ -52,7 +52,7 @@ func TestTokensAndUsers(t *testing.T) {
 	if resp, _ := a.do(t, "DELETE", "/admin/v1/tokens/"+created.ID, editor, nil); resp.StatusCode != 404 {
 		t.Errorf("editor revoking someone else's token: %d, want 404", resp.StatusCode)
 	}
-	for _, bad := range []string{`{"name":"","role":"viewer"}`, `{"name":"x","role":"root"}`, `{"name":"x","role":"viewer","expires_in_days":9999}`, `{"name":"x","role":"viewer","extra":1}`} {
+	for _, bad := range []string{`{"name":"","role":"viewer"}`, `{"name":"x","role":"root"}`, `{"name":"x","role":"viewer","expires_in_days":9999}`, `{"name":"x","role":"viewer","expires_in_days":202163959358895}`, `{"name":"x","role":"viewer","extra":1}`} {
 		if resp, body := a.do(t, "POST", "/admin/v1/tokens", a.token, []byte(bad)); resp.StatusCode != 400 {
 			t.Errorf("%s: %d %s, want 400", bad, resp.StatusCode, body)
 		}

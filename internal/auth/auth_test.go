@@ -131,3 +131,44 @@ func TestBootstrapAndRevocation(t *testing.T) {
 		t.Errorf("a revoked token still authenticates after the cache period: %v", err)
 	}
 }
+
+// TestOutageGraceEndsWithTheToken: while the database cannot be asked, a
+// token it confirmed keeps working for the grace period, but not past its
+// own expiry.
+func TestOutageGraceEndsWithTheToken(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	s, err := store.FromPool(db.Pool, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	svc := auth.NewService(s.Auth(), auth.NewHasher(1), clock)
+	ctx := context.Background()
+	b, err := svc.Bootstrap(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := svc.AuthenticateToken(ctx, b.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, short, err := svc.CreateToken(ctx, admin, "short-lived", auth.Decider, 5*time.Minute, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthenticateToken(ctx, short); err != nil {
+		t.Fatalf("a fresh token: %v", err)
+	}
+	db.Pool.Close() // the database is gone
+	now.Add(int64(4 * time.Minute))
+	if _, err := svc.AuthenticateToken(ctx, short); err != nil {
+		t.Errorf("within the grace period and the token's life: %v", err)
+	}
+	now.Add(int64(2 * time.Minute))
+	if _, err := svc.AuthenticateToken(ctx, short); err == nil {
+		t.Error("the token outlived its expiry through the outage")
+	}
+}

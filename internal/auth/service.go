@@ -50,7 +50,8 @@ type cached struct {
 	p        Principal
 	err      error
 	expires  time.Time
-	verified time.Time // when the database last confirmed the verdict
+	verified time.Time  // when the database last confirmed the verdict
+	tokenEnd *time.Time // the token's own expiry, if any
 }
 
 // Service authenticates requests and bootstraps the first admin.
@@ -93,14 +94,14 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (Princip
 			return c.p, c.err
 		}
 	}
-	p, err := s.lookup(ctx, digest, now)
+	p, tokenEnd, err := s.lookup(ctx, digest, now)
 	if err != nil && errs.CodeOf(err) != errs.Unauthenticated {
 		// A database failure is not a verdict. A token verified shortly
 		// before keeps working through the outage, so decisions can still
 		// be made (and spooled); it cannot have been revoked meanwhile,
-		// since revoking writes to the same database.
+		// since revoking writes to the same database, but it may expire.
 		if v, ok := s.cache.Load(string(digest)); ok {
-			if c := v.(cached); c.err == nil && now.Before(c.verified.Add(outageGrace)) {
+			if c := v.(cached); c.err == nil && now.Before(c.verified.Add(outageGrace)) && (c.tokenEnd == nil || now.Before(*c.tokenEnd)) {
 				c.expires = now.Add(cacheTTL) // ask the database again one period later
 				s.cache.Store(string(digest), c)
 				s.noteUse(c.p.TokenID, now)
@@ -113,7 +114,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (Princip
 		s.cache.Clear()
 		s.size.Store(1)
 	}
-	s.cache.Store(string(digest), cached{p: p, err: err, expires: now.Add(cacheTTL), verified: now})
+	s.cache.Store(string(digest), cached{p: p, err: err, expires: now.Add(cacheTTL), verified: now, tokenEnd: tokenEnd})
 	s.noteUse(p.TokenID, now)
 	return p, err
 }
@@ -147,18 +148,20 @@ func (s *Service) FlushLastUse(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) lookup(ctx context.Context, digest []byte, now time.Time) (Principal, error) {
+// lookup returns the principal of the token with digest, and the token's
+// expiry (nil: none).
+func (s *Service) lookup(ctx context.Context, digest []byte, now time.Time) (Principal, *time.Time, error) {
 	t, err := s.store.TokenByDigest(ctx, digest)
 	if errs.CodeOf(err) == errs.NotFound {
-		return Principal{}, errBadToken
+		return Principal{}, nil, errBadToken
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("look up token: %w", err)
+		return Principal{}, nil, fmt.Errorf("look up token: %w", err)
 	}
 	if !t.Usable(now) {
-		return Principal{}, errBadToken
+		return Principal{}, nil, errBadToken
 	}
-	return Principal{UserID: t.UserID, User: t.User, TokenID: t.ID, TokenName: t.Name, Roles: []Role{t.Role}}, nil
+	return Principal{UserID: t.UserID, User: t.User, TokenID: t.ID, TokenName: t.Name, Roles: []Role{t.Role}}, t.ExpiresAt, nil
 }
 
 // Bootstrapped is what Bootstrap created.
