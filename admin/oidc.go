@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -58,8 +59,12 @@ func RegisterOIDC(r gin.IRouter, sso SingleSignOn, sessions ExternalSessions) {
 			return
 		}
 		id, err := sso.Finish(c.Request.Context(), c.Query("code"), parts[2], parts[1])
-		if err != nil {
+		if errors.Is(err, oidc.ErrRejected) {
 			httpx.WriteError(c, errs.Wrap(errs.Unauthenticated, err, "the issuer's answer was refused: start again"))
+			return
+		}
+		if err != nil { // not a verdict: the issuer could not be asked
+			httpx.WriteError(c, errs.Wrap(errs.Unavailable, err, "the single sign-on issuer cannot be reached: try again shortly"))
 			return
 		}
 		// A prefix keeps single sign-on users apart from local accounts of the same name.
