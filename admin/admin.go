@@ -154,13 +154,8 @@ func (h handler) publish(c *gin.Context) {
 	}
 	activate := req.Activate == nil || *req.Activate
 	rev, err := h.p.Publish(c.Request.Context(), actor(c), req.Message, activate)
-	var invalid *policy.ValidationError
-	if asValidation(err, &invalid) {
-		c.JSON(http.StatusUnprocessableEntity, toReportResponse(invalid.Report))
-		return
-	}
 	if err != nil {
-		httpx.WriteError(c, err)
+		writePolicyError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, publishResponse{Revision: rev.ID(), ContentHash: rev.ContentHash, Active: activate,
@@ -191,13 +186,8 @@ func (h handler) revision(c *gin.Context) {
 
 func (h handler) activate(c *gin.Context) {
 	r, err := h.p.Activate(c.Request.Context(), actor(c), c.Param("rev"))
-	var invalid *policy.ValidationError
-	if asValidation(err, &invalid) {
-		c.JSON(http.StatusUnprocessableEntity, toReportResponse(invalid.Report))
-		return
-	}
 	if err != nil {
-		httpx.WriteError(c, err)
+		writePolicyError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, toRevisionResponse(r, r.ID()))
@@ -256,13 +246,8 @@ func (h handler) evaluate(c *gin.Context) {
 		return
 	}
 	ev, err := h.p.Evaluate(c.Request.Context(), req.input, req.target, req.at)
-	var invalid *policy.ValidationError
-	if asValidation(err, &invalid) {
-		c.JSON(http.StatusUnprocessableEntity, toReportResponse(invalid.Report))
-		return
-	}
 	if err != nil {
-		httpx.WriteError(c, err)
+		writePolicyError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, toEvaluateResponse(ev))

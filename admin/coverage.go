@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -74,12 +73,10 @@ func RegisterCoverage(r gin.IRouter, authn gin.HandlerFunc, stats decisionlog.St
 			httpx.WriteError(c, errs.E(errs.Invalid, "from must be before to"))
 			return
 		}
-		limit := 100
-		if v := c.Query("limit"); v != "" {
-			if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 10000 {
-				httpx.WriteError(c, errs.E(errs.Invalid, "limit=%q: use 1 to 10000", v))
-				return
-			}
+		limit, err := intQuery(c, "limit", 100, 1, 10000)
+		if err != nil {
+			httpx.WriteError(c, err)
+			return
 		}
 		region := strings.ToUpper(c.Query("region"))
 		rev, err := p.Revision(ctx, p.ActiveID())

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/httpx"
 	"github.com/signalgate/signalgate/internal/masking"
+	"github.com/signalgate/signalgate/internal/policy"
 	"github.com/signalgate/signalgate/internal/replay"
 )
 
@@ -88,9 +90,11 @@ func (a Audits) replay(c *gin.Context) {
 		return
 	}
 	also := c.Query("also")
-	if also != "" && also != "active" && also != "draft" && !strings.HasPrefix(also, "r") {
-		httpx.WriteError(c, errs.E(errs.Invalid, "also=%q: use active, draft or a revision such as r3", also))
-		return
+	if also != "" && also != "active" && also != policy.DraftName {
+		if _, err := policy.ParseID(also); err != nil {
+			httpx.WriteError(c, errs.E(errs.Invalid, "also=%q: use active, draft or a revision such as r3", also))
+			return
+		}
 	}
 	var asOf *time.Time
 	if t, err := instant(c, "as_of"); err != nil {
@@ -220,14 +224,23 @@ func decisionFilter(c *gin.Context, m *masking.Masker) (decisionlog.Filter, erro
 		}
 		f.After = &cur
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return f, errs.E(errs.Invalid, "limit=%q: a positive number of decisions", v)
-		}
-		f.Limit = n
+	// Larger limits are accepted and served as pages of decisionlog.MaxPage.
+	f.Limit, err = intQuery(c, "limit", 0, 1, math.MaxInt32)
+	return f, err
+}
+
+// intQuery reads an optional integer query parameter in lo..hi; def when
+// it is absent.
+func intQuery(c *gin.Context, name string, def, lo, hi int) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
 	}
-	return f, nil
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return def, errs.E(errs.Invalid, "%s=%q: use a whole number from %d to %d", name, v, lo, hi)
+	}
+	return n, nil
 }
 
 // instant reads an optional RFC 3339 query parameter.

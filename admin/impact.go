@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -91,14 +90,10 @@ func RegisterImpact(r gin.IRouter, authn gin.HandlerFunc, run ImpactRunner, jobs
 		c.JSON(http.StatusOK, toImpactResponse(j))
 	})
 	g.GET("/impact", httpx.Require(auth.Viewer), func(c *gin.Context) {
-		limit := 20
-		if v := c.Query("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				httpx.WriteError(c, errs.E(errs.Invalid, "limit=%q: use 1 to 100", v))
-				return
-			}
-			limit = n
+		limit, err := intQuery(c, "limit", 20, 1, 100)
+		if err != nil {
+			httpx.WriteError(c, err)
+			return
 		}
 		list, err := impact.List(c.Request.Context(), jobs, c.Query("draft_hash"), limit, now())
 		if err != nil {

@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/signalgate/signalgate/internal/audit"
 	"github.com/signalgate/signalgate/internal/errs"
+	"github.com/signalgate/signalgate/internal/httpx"
 	"github.com/signalgate/signalgate/internal/policy"
 )
 
@@ -78,8 +80,15 @@ func toReportResponse(r policy.Report) reportResponse {
 	return out
 }
 
-func asValidation(err error, target **policy.ValidationError) bool {
-	return err != nil && errors.As(err, target)
+// writePolicyError answers content that does not validate with 422 and the
+// validation report, any other error as every handler does.
+func writePolicyError(c *gin.Context, err error) {
+	var invalid *policy.ValidationError
+	if errors.As(err, &invalid) {
+		c.JSON(http.StatusUnprocessableEntity, toReportResponse(invalid.Report))
+		return
+	}
+	httpx.WriteError(c, err)
 }
 
 type publishRequest struct {
@@ -164,15 +173,13 @@ func toAuditResponse(entries []audit.Entry, limit int) auditResponse {
 
 // auditFilter reads ?actor&action&target&from&to&cursor&limit.
 func auditFilter(c *gin.Context) (audit.Filter, error) {
-	f := audit.Filter{Actor: c.Query("actor"), Action: c.Query("action"), Target: c.Query("target"), Limit: 100}
-	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		if v := c.Query(name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return f, errs.E(errs.Invalid, "%s=%q: use an RFC 3339 instant such as 2026-01-02T15:04:05Z", name, v)
-			}
-			*dst = t
-		}
+	f := audit.Filter{Actor: c.Query("actor"), Action: c.Query("action"), Target: c.Query("target")}
+	var err error
+	if f.From, err = instant(c, "from"); err != nil {
+		return f, err
+	}
+	if f.To, err = instant(c, "to"); err != nil {
+		return f, err
 	}
 	if v := c.Query("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -181,14 +188,8 @@ func auditFilter(c *gin.Context) (audit.Filter, error) {
 		}
 		f.BeforeSeq = n
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return f, errs.E(errs.Invalid, "limit=%q: use 1 to 1000", v)
-		}
-		f.Limit = n
-	}
-	return f, nil
+	f.Limit, err = intQuery(c, "limit", 100, 1, 1000)
+	return f, err
 }
 
 type moduleDiffResponse struct {

@@ -80,6 +80,9 @@ func (s *Service) Validate(ctx context.Context) (Report, error) {
 // is false. It returns a *ValidationError (errs.Unprocessable) when the
 // draft does not validate, publishing nothing.
 func (s *Service) Publish(ctx context.Context, who Actor, message string, activate bool) (Revision, error) {
+	if strings.TrimSpace(message) == "" {
+		return Revision{}, errs.E(errs.Invalid, "a publish needs a message saying what changed and why")
+	}
 	d, err := s.Draft(ctx)
 	if err != nil {
 		return Revision{}, err
@@ -90,9 +93,6 @@ func (s *Service) Publish(ctx context.Context, who Actor, message string, activa
 	}
 	if !report.OK {
 		return Revision{}, errs.Wrap(errs.Unprocessable, &ValidationError{Report: report}, "the draft does not validate")
-	}
-	if strings.TrimSpace(message) == "" {
-		return Revision{}, errs.E(errs.Invalid, "a publish needs a message saying what changed and why")
 	}
 	set, err := s.settings.Get(ctx)
 	if err != nil {
