@@ -1,9 +1,9 @@
 package decision
 
 import (
-	"bytes"
-	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -142,36 +142,74 @@ func dedupe(codes []string) []string {
 	return slices.Compact(codes)
 }
 
-// valueJSON encodes an OPA value as JSON (sets become arrays, as OPA's API
-// returns them). NUL characters, which jsonb refuses, become U+FFFD.
-func valueJSON(v ast.Value) ([]byte, error) {
-	x, err := ast.JSON(v)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(x)
-	if err != nil || !bytes.Contains(b, []byte(`\u0000`)) {
-		return b, err
-	}
-	return json.Marshal(withoutNUL(x))
-}
+// ValueJSON encodes an OPA value as JSON (sets become arrays, as OPA's API
+// returns them), without the detour through Go maps and reflection: it runs
+// for every Data API answer and every masked input. Strings go through
+// decisionlog.AppendString, so NUL and invalid UTF-8, which jsonb refuses,
+// become U+FFFD.
+func ValueJSON(v ast.Value) ([]byte, error) { return appendValue(nil, v) }
 
-func withoutNUL(x any) any {
-	switch v := x.(type) {
-	case string:
-		return strings.ReplaceAll(v, "\x00", "\ufffd")
-	case []any:
-		for i := range v {
-			v[i] = withoutNUL(v[i])
+// ResultJSON encodes a native decision's result as the log keeps it.
+func ResultJSON(r engine.Result) []byte { return appendResult(nil, r) }
+
+func appendValue(b []byte, v ast.Value) ([]byte, error) {
+	var err error
+	switch x := v.(type) {
+	case ast.Null:
+		return append(b, "null"...), nil
+	case ast.Boolean:
+		return strconv.AppendBool(b, bool(x)), nil
+	case ast.Number:
+		return append(b, x...), nil
+	case ast.String:
+		return decisionlog.AppendString(b, string(x)), nil
+	case *ast.Array:
+		b = append(b, '[')
+		for i := range x.Len() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendValue(b, x.Elem(i).Value); err != nil {
+				return nil, err
+			}
 		}
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[strings.ReplaceAll(k, "\x00", "\ufffd")] = withoutNUL(e)
-		}
-		return out
+		return append(b, ']'), nil
+	case ast.Set:
+		b = append(b, '[')
+		first := true
+		err = x.Iter(func(t *ast.Term) error {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b, err = appendValue(b, t.Value)
+			return err
+		})
+		return append(b, ']'), err
+	case ast.Object:
+		b = append(b, '{')
+		first := true
+		err = x.Iter(func(k, val *ast.Term) error {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			if key, ok := k.Value.(ast.String); ok {
+				b = decisionlog.AppendString(b, string(key))
+			} else { // OPA's API names a non-string key by its JSON text
+				text, err := appendValue(nil, k.Value)
+				if err != nil {
+					return err
+				}
+				b = decisionlog.AppendString(b, string(text))
+			}
+			b = append(b, ':')
+			b, err = appendValue(b, val.Value)
+			return err
+		})
+		return append(b, '}'), err
 	}
-	return x
+	return nil, fmt.Errorf("%s cannot be encoded as JSON: it requires evaluation", ast.TypeName(v))
 }
 
 // appendResult encodes a native result without reflection: it is on the

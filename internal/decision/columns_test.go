@@ -2,6 +2,7 @@ package decision
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -90,4 +91,57 @@ func TestArrivedAt(t *testing.T) {
 			t.Errorf("%s changed", same)
 		}
 	}
+}
+
+// TestValueJSON: values encode as OPA's own conversion does (compared as
+// JSON), with NUL and invalid UTF-8 made text jsonb accepts.
+func TestValueJSON(t *testing.T) {
+	for _, src := range []string{
+		`null`, `true`, `1.5e3`, `-0`, `"a\"b\\c<>&"`, `[]`, `{}`, `[1,[2,{"a":[]}],"x"]`,
+		`{"b":{"c":[true,false,null]},"a":"é ☃"}`, `{1: "one", [2]: "two", {"k": 3}: "three"}`, `{1, 2, "three"}`, `set()`,
+	} {
+		v := ast.MustParseTerm(src).Value
+		got, err := ValueJSON(v)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		x, err := ast.JSON(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(x)
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("%s encodes as invalid JSON %s: %v", src, got, err)
+		}
+		_ = json.Unmarshal(want, &w)
+		if gs, ws := fmt.Sprint(sortSets(g)), fmt.Sprint(sortSets(w)); gs != ws {
+			t.Errorf("%s: %s, want %s", src, got, want)
+		}
+	}
+	got, err := ValueJSON(ast.NewObject(ast.Item(ast.StringTerm("k\x00"), ast.StringTerm("a\x00b\xffc"))))
+	if err != nil || string(got) != "{\"k\ufffd\":\"a\ufffdb\ufffdc\"}" {
+		t.Errorf("NUL and invalid UTF-8: %s, %v", got, err)
+	}
+	if _, err := ValueJSON(ast.MustParseRef("data.x")); err == nil {
+		t.Error("a reference encoded as JSON")
+	}
+}
+
+// sortSets orders arrays of scalars so sets compare whatever their order.
+func sortSets(x any) any {
+	switch v := x.(type) {
+	case []any:
+		out := make([]string, len(v))
+		for i, e := range v {
+			out[i] = fmt.Sprint(sortSets(e))
+		}
+		slices.Sort(out)
+		return out
+	case map[string]any:
+		for k, e := range v {
+			v[k] = sortSets(e)
+		}
+	}
+	return x
 }

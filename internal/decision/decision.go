@@ -234,7 +234,7 @@ func (s *Service) mask(in Input) (Input, []string) {
 	if len(paths) == 0 {
 		return in, nil
 	}
-	b, err := valueJSON(masked)
+	b, err := ValueJSON(masked)
 	if err != nil {
 		// The input was JSON a moment ago; never store it unmasked.
 		return Input{Value: ast.NewObject(), Raw: []byte(`{}`)}, []string{"/input"}
@@ -245,7 +245,7 @@ func (s *Service) mask(in Input) (Input, []string) {
 // Record builds the log entry and the answer of decision d about input in,
 // made on node for client: the one place a native decision's row is shaped.
 func Record(id uuid.UUID, client, node string, in Input, d engine.Decision, at time.Time) (decisionlog.Entry, Outcome) {
-	result := appendResult(nil, d.Result)
+	result := ResultJSON(d.Result)
 	allow := d.Result.Allow
 	e := decisionlog.Entry{
 		DecisionID: id, DecidedAt: at, Path: engine.DecisionPath,
@@ -304,7 +304,7 @@ func (s *Service) Query(ctx context.Context, client string, path []string, in *I
 		e.ReasonCodes = []string{engine.ReasonEvaluationError}
 		outcome = "error"
 	case qr.Value != nil:
-		result, err := valueJSON(qr.Value)
+		result, err := ValueJSON(qr.Value)
 		if err != nil {
 			return QueryOutcome{}, fmt.Errorf("encode result of data/%s: %w", e.Path, err)
 		}

@@ -158,19 +158,15 @@ func (s *Service) also(ctx context.Context, target string, e decisionlog.Entry, 
 
 // eval decides input at e's path with time pinned to e's decision time.
 func (s *Service) eval(ctx context.Context, p *engine.Policy, e decisionlog.Entry, input ast.Value) ([]byte, error) {
+	// Encoded as the log encoded them, so a replay equals its row by construction.
 	if e.Path == engine.DecisionPath {
-		d := p.Decide(ctx, input, e.DecidedAt, s.timeout)
-		return json.Marshal(d.Result)
+		return decision.ResultJSON(p.Decide(ctx, input, e.DecidedAt, s.timeout).Result), nil
 	}
 	qr, err := p.Query(ctx, splitPath(e.Path), input, e.DecidedAt, s.timeout)
 	if err != nil || qr.Value == nil {
 		return nil, err
 	}
-	v, err := ast.JSON(qr.Value)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(v)
+	return decision.ValueJSON(qr.Value)
 }
 
 func splitPath(p string) []string {
