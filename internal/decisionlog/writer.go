@@ -310,8 +310,8 @@ func (w *Writer) Ready() bool {
 	if len(w.queue) >= cap(w.queue) {
 		return false
 	}
-	return w.sinkUp.Load() || w.opts.Fallback == nil || w.opts.Fallback.Writable() ||
-		time.Now().UnixNano() >= w.sinkResting.Load()
+	return w.sinkUp.Load() || w.opts.Fallback == nil || time.Now().UnixNano() >= w.sinkResting.Load() ||
+		w.opts.Fallback.Writable()
 }
 
 // DatabaseUp reports whether the last commit reached the database.

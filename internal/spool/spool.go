@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/signalgate/signalgate/internal/decisionlog"
 )
@@ -46,8 +47,12 @@ type Spool struct {
 	sizes   map[string]int64 // every segment on disk, with its size
 	total   int64
 	failed  error
-	full    bool // the last append did not fit; cleared by a drain
 	buf     []byte
+
+	// Read without the lock by Writable, which every decision asks during
+	// an outage: it must not wait behind an append's fsync.
+	full   atomic.Bool // the last append did not fit; cleared by a drain
+	broken atomic.Bool // failed is set
 }
 
 // Open opens the spool kept in fs, taking at most quota bytes; segments
@@ -84,7 +89,7 @@ func (s *Spool) Append(entries []decisionlog.Entry) error {
 	}
 	s.buf = appendRecord(s.buf[:0], entries)
 	if s.total+int64(len(s.buf)) > s.quota {
-		s.full = true
+		s.full.Store(true)
 		return ErrFull
 	}
 	if s.cur == nil {
@@ -127,6 +132,7 @@ func (s *Spool) startSegment() error {
 // fail seals the spool for good; the segment on disk keeps what was synced.
 func (s *Spool) fail(err error) error {
 	s.failed = errors.Join(ErrFailed, err)
+	s.broken.Store(true)
 	if s.cur != nil {
 		s.cur.Close()
 		s.cur = nil
@@ -157,11 +163,7 @@ func (s *Spool) Depth() (segments int, bytes int64) {
 
 // Writable reports whether an append could succeed now: the spool has not
 // failed, and no append was refused for want of room since the last drain.
-func (s *Spool) Writable() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.failed == nil && !s.full
-}
+func (s *Spool) Writable() bool { return !s.broken.Load() && !s.full.Load() }
 
 // Writer commits drained batches; it must ignore rows already in the log.
 type Writer interface {
@@ -247,7 +249,7 @@ func (s *Spool) drainSegment(ctx context.Context, w Writer, name string) (int, e
 	}
 	s.mu.Lock()
 	s.total -= s.sizes[name]
-	s.full = false
+	s.full.Store(false)
 	delete(s.sizes, name)
 	s.mu.Unlock()
 	return rows, nil
