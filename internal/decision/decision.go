@@ -173,10 +173,14 @@ func (s *Service) RolloutWith(c *rollout.Current) { s.rollout = c }
 // policyFor returns the policy deciding input at at, and the rollout that
 // chose it (0 for the active policy).
 func (s *Service) policyFor(active *engine.Policy, input ast.Value, at time.Time) (*engine.Policy, int64) {
-	if s.rollout == nil || s.rollout.Load() == nil {
+	if s.rollout == nil {
 		return active, 0
 	}
-	return s.rollout.For(active, subjectID(input), at)
+	l := s.rollout.Load()
+	if l == nil {
+		return active, 0
+	}
+	return l.For(active, subjectID(input), at)
 }
 
 // compare offers answered decision d to be decided again off the response

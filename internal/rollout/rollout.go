@@ -5,9 +5,7 @@
 package rollout
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -75,12 +73,18 @@ func (r Rollout) Next(at time.Time) *Step {
 // share of p % holds the slots below 100·p, so stepping up keeps everyone
 // already on the candidate there. Each rollout draws afresh.
 func Slot(id int64, subject string) int {
-	h := fnv.New64a()
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(id))
-	h.Write(b[:])
-	h.Write([]byte(subject))
-	return int(h.Sum64() % 10000)
+	// FNV-1a over the id's 8 big-endian bytes, then the subject's: written
+	// out, as it runs for every decision during a rollout and hash/fnv
+	// would allocate.
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for shift := 56; shift >= 0; shift -= 8 {
+		h = (h ^ uint64(byte(uint64(id)>>shift))) * prime
+	}
+	for i := range len(subject) {
+		h = (h ^ uint64(subject[i])) * prime
+	}
+	return int(h % 10000)
 }
 
 // Picks says whether the candidate decides for subject at at. Inputs
@@ -150,11 +154,10 @@ func (c *Current) Load() *Live { return c.p.Load() }
 func (c *Current) Store(l *Live) { c.p.Store(l) }
 
 // For returns the policy that decides for subject at at: the candidate when
-// a rollout picks the subject and still runs against the active policy,
+// the rollout picks the subject and still runs against the active policy,
 // else active. The second result is the rollout's id, 0 for active.
-func (c *Current) For(active *engine.Policy, subject string, at time.Time) (*engine.Policy, int64) {
-	l := c.p.Load()
-	if l == nil || active == nil || active.Revision() != l.Baseline || !l.Picks(subject, at) {
+func (l *Live) For(active *engine.Policy, subject string, at time.Time) (*engine.Policy, int64) {
+	if active == nil || active.Revision() != l.Baseline || !l.Picks(subject, at) {
 		return active, 0
 	}
 	return l.Candidate, l.ID

@@ -1,7 +1,9 @@
 package rollout
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +103,24 @@ func TestBreach(t *testing.T) {
 		got := Breach(c.tally, g, "r2", "r1")
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: Breach = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestSlotIsFNV1a: the written-out hash is FNV-1a over the id's big-endian
+// bytes and the subject, as hash/fnv computes it.
+func TestSlotIsFNV1a(t *testing.T) {
+	for _, c := range []struct {
+		id      int64
+		subject string
+	}{{1, "subject-1"}, {7, ""}, {-3, "é☃"}, {1 << 40, "u-42"}} {
+		h := fnv.New64a()
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(c.id))
+		h.Write(b[:])
+		h.Write([]byte(c.subject))
+		if got, want := Slot(c.id, c.subject), int(h.Sum64()%10000); got != want {
+			t.Errorf("Slot(%d, %q) = %d, want %d", c.id, c.subject, got, want)
 		}
 	}
 }
