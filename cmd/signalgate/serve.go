@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -134,7 +135,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fresh := freshness(policySvc, &live.maxStale)
 	decisions.GuardFreshness(fresh)
 	decisions.ShadowWith(shadows)
-	go shadows.Run(ctx, 1)
+	// Background work that writes to the database is waited for at shutdown,
+	// before the pools close (the shadow evaluator saves its last second).
+	var background sync.WaitGroup
+	background.Go(func() { shadows.Run(ctx, 1) })
 	rollouts := rollout.NewService(dbs.app.Policies(), policySvc, nil)
 	inForce := &rollout.Current{}
 	decisions.RolloutWith(inForce)
@@ -188,10 +192,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TLSConfig:         tlsConfig,
 	}
 	startUpkeep(ctx, dbs.owner, settingsSvc, log)
-	go drainSpool(ctx, sp, dbs.app, log)
-	go reportInstance(ctx, dbs.app, eng, cfg.Node, log)
-	go runSchedules(ctx, policySvc, dbs.app, log)
-	go runRollouts(ctx, dbs.app, rollouts, inForce, settingsSvc, log)
+	background.Go(func() { drainSpool(ctx, sp, dbs.app, log) })
+	background.Go(func() { reportInstance(ctx, dbs.app, eng, cfg.Node, log) })
+	background.Go(func() { runSchedules(ctx, policySvc, dbs.app, log) })
+	background.Go(func() { runRollouts(ctx, dbs.app, rollouts, inForce, settingsSvc, log) })
 	go every(ctx, time.Minute, func(ctx context.Context) {
 		if err := authn.FlushLastUse(ctx); err != nil {
 			log.Warn("token last use", "err", err)
@@ -225,6 +229,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("shutdown incomplete", "err", err)
 	}
+	background.Wait()
 	writer.Close() // commits what was queued before the pool closes
 	if err := authn.FlushLastUse(shutdownCtx); err != nil {
 		log.Warn("token last use", "err", err)
