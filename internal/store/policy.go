@@ -215,12 +215,12 @@ func (s *PolicyStore) Publish(ctx context.Context, rev policy.Revision, activate
 		return 0, err
 	}
 	err = s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_publish'))`).Error; err != nil {
+		if err := lockPublish(tx); err != nil {
 			return err
 		}
-		var active activeRow
-		if err := tx.Take(&active).Error; err != nil {
-			return fmt.Errorf("read the active revision: %w", err)
+		active, err := activeRevision(tx)
+		if err != nil {
+			return err
 		}
 		if needApproval {
 			var approvals int64
@@ -238,7 +238,7 @@ func (s *PolicyStore) Publish(ctx context.Context, rev policy.Revision, activate
 		if err := tx.Raw(`SELECT coalesce(max(revision), 0) + 1 FROM policy_revisions`).Scan(&row.Revision).Error; err != nil {
 			return err
 		}
-		row.Parent = &active.Revision
+		row.Parent = &active
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("store revision: %w", err)
 		}
@@ -261,26 +261,65 @@ func (s *PolicyStore) Publish(ctx context.Context, rev policy.Revision, activate
 // every instance. It returns an errs.NotFound error for an unknown revision.
 func (s *PolicyStore) Activate(ctx context.Context, n int64, actor string, e audit.Entry) error {
 	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_publish'))`).Error; err != nil {
+		if err := lockPublish(tx); err != nil {
 			return err
 		}
-		var before activeRow
-		if err := tx.Take(&before).Error; err != nil {
-			return fmt.Errorf("read the active revision: %w", err)
-		}
-		var count int64
-		if err := tx.Model(&revisionRow{}).Where("revision = ?", n).Count(&count).Error; err != nil {
+		if err := requireRevision(tx, n); err != nil {
 			return err
 		}
-		if count == 0 {
-			return errs.E(errs.NotFound, "no revision %s", policy.FormatID(n))
-		}
-		if err := moveActive(tx, n, actor, s.db.now().UTC()); err != nil {
+		from, err := switchActive(tx, n, actor, s.db.now().UTC())
+		if err != nil {
 			return err
 		}
-		e.Detail = []byte(fmt.Sprintf(`{"from":%q,"to":%q}`, policy.FormatID(before.Revision), policy.FormatID(n)))
+		e.Detail = []byte(fmt.Sprintf(`{"from":%q,"to":%q}`, policy.FormatID(from), policy.FormatID(n)))
 		return appendAudit(tx, e)
 	})
+}
+
+// lockPublish serialises, for the transaction, every change of revisions
+// and of what is active: publishes, activations, schedules and rollouts.
+func lockPublish(tx *gorm.DB) error {
+	return tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_publish'))`).Error
+}
+
+// requireRevision returns an errs.NotFound error unless revision n exists.
+func requireRevision(tx *gorm.DB, n int64) error {
+	var count int64
+	if err := tx.Model(&revisionRow{}).Where("revision = ?", n).Count(&count).Error; err != nil {
+		return err
+	}
+	if count == 0 {
+		return errs.E(errs.NotFound, "no revision %s", policy.FormatID(n))
+	}
+	return nil
+}
+
+// activeRevision reads the active pointer's revision.
+func activeRevision(tx *gorm.DB) (int64, error) {
+	var active activeRow
+	if err := tx.Take(&active).Error; err != nil {
+		return 0, fmt.Errorf("read the active revision: %w", err)
+	}
+	return active.Revision, nil
+}
+
+// switchActive moves the active pointer to n and returns the revision it
+// left, for the audit entry.
+func switchActive(tx *gorm.DB, n int64, by string, at time.Time) (int64, error) {
+	from, err := activeRevision(tx)
+	if err != nil {
+		return 0, err
+	}
+	return from, moveActive(tx, n, by, at)
+}
+
+// notifyAndAudit tells every instance listening on channel that something
+// changed and records e, in the caller's transaction.
+func notifyAndAudit(tx *gorm.DB, channel string, e audit.Entry) error {
+	if err := tx.Exec(`SELECT pg_notify(?, '')`, channel).Error; err != nil {
+		return fmt.Errorf("notify instances: %w", err)
+	}
+	return appendAudit(tx, e)
 }
 
 func moveActive(tx *gorm.DB, n int64, by string, at time.Time) error {

@@ -66,21 +66,17 @@ func (s *PolicyStore) StartRollout(ctx context.Context, r rollout.Rollout, e aud
 	}
 	err = s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The publish lock keeps the active pointer still until we commit.
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_publish'))`).Error; err != nil {
+		if err := lockPublish(tx); err != nil {
 			return err
 		}
-		var count int64
-		if err := tx.Model(&revisionRow{}).Where("revision = ?", r.Candidate).Count(&count).Error; err != nil {
+		if err := requireRevision(tx, r.Candidate); err != nil {
 			return err
 		}
-		if count == 0 {
-			return errs.E(errs.NotFound, "no revision %s", policy.FormatID(r.Candidate))
+		active, err := activeRevision(tx)
+		if err != nil {
+			return err
 		}
-		var active activeRow
-		if err := tx.Take(&active).Error; err != nil {
-			return fmt.Errorf("read the active revision: %w", err)
-		}
-		if active.Revision == r.Candidate {
+		if active == r.Candidate {
 			return errs.E(errs.Conflict, "%s is already the active revision: roll out a revision published with \"activate\": false", policy.FormatID(r.Candidate))
 		}
 		var running []int64
@@ -90,13 +86,13 @@ func (s *PolicyStore) StartRollout(ctx context.Context, r rollout.Rollout, e aud
 		if len(running) > 0 {
 			return errs.E(errs.Conflict, "rollout %d is running: complete it or roll it back first", running[0])
 		}
-		r.Baseline = active.Revision
+		r.Baseline = active
 		if err := tx.Raw(`INSERT INTO rollouts (candidate, baseline, steps, state, created_by, created_at) VALUES (?, ?, ?, 'running', ?, ?) RETURNING id`,
 			r.Candidate, r.Baseline, steps, r.CreatedBy, r.CreatedAt).Scan(&r.ID).Error; err != nil {
 			return fmt.Errorf("start rollout: %w", err)
 		}
 		e.Detail = []byte(fmt.Sprintf(`{"rollout":%d,"baseline":%q,"steps":%s}`, r.ID, policy.FormatID(r.Baseline), steps))
-		return notifyRollouts(tx, e)
+		return notifyAndAudit(tx, RolloutChannel, e)
 	})
 	return r, err
 }
@@ -127,23 +123,20 @@ func (s *PolicyStore) CompleteRollout(ctx context.Context, id int64, by string, 
 		if err := tx.Take(&r, id).Error; err != nil {
 			return err
 		}
-		var before activeRow
-		if err := tx.Take(&before).Error; err != nil {
-			return fmt.Errorf("read the active revision: %w", err)
-		}
-		if before.Revision != r.Baseline {
-			return errs.E(errs.Conflict, "the active revision moved from %s to %s during the rollout: roll it back and start again",
-				policy.FormatID(r.Baseline), policy.FormatID(before.Revision))
-		}
 		if err := tx.Exec(`UPDATE rollouts SET state = 'completed', ended_at = ?, ended_by = ?, end_reason = ? WHERE id = ?`,
 			at, by, "completed: "+policy.FormatID(r.Candidate)+" is the active revision", id).Error; err != nil {
 			return err
 		}
-		if err := moveActive(tx, r.Candidate, by, at); err != nil {
+		from, err := switchActive(tx, r.Candidate, by, at)
+		if err != nil {
 			return err
 		}
+		if from != r.Baseline {
+			return errs.E(errs.Conflict, "the active revision moved from %s to %s during the rollout: roll it back and start again",
+				policy.FormatID(r.Baseline), policy.FormatID(from))
+		}
 		return appendAudit(tx, audit.Entry{At: at, Actor: by, Action: "revision.activate", Target: policy.FormatID(r.Candidate), RequestID: e.RequestID,
-			Detail: []byte(fmt.Sprintf(`{"from":%q,"to":%q,"rollout":%d}`, policy.FormatID(before.Revision), policy.FormatID(r.Candidate), id))})
+			Detail: []byte(fmt.Sprintf(`{"from":%q,"to":%q,"rollout":%d}`, policy.FormatID(from), policy.FormatID(r.Candidate), id))})
 	})
 }
 
@@ -152,7 +145,7 @@ func (s *PolicyStore) CompleteRollout(ctx context.Context, id int64, by string, 
 func (s *PolicyStore) changeRunning(ctx context.Context, id int64, e audit.Entry, change func(tx *gorm.DB) error) (rollout.Rollout, error) {
 	var out rollout.Rollout
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_publish'))`).Error; err != nil {
+		if err := lockPublish(tx); err != nil {
 			return err
 		}
 		var state []string
@@ -176,16 +169,9 @@ func (s *PolicyStore) changeRunning(ctx context.Context, id int64, e audit.Entry
 		if out, err = row.rollout(); err != nil {
 			return err
 		}
-		return notifyRollouts(tx, e)
+		return notifyAndAudit(tx, RolloutChannel, e)
 	})
 	return out, err
-}
-
-func notifyRollouts(tx *gorm.DB, e audit.Entry) error {
-	if err := tx.Exec(`SELECT pg_notify(?, '')`, RolloutChannel).Error; err != nil {
-		return fmt.Errorf("notify instances: %w", err)
-	}
-	return appendAudit(tx, e)
 }
 
 // Rollouts lists up to limit rollouts, newest first.

@@ -43,19 +43,15 @@ func (r scheduleRow) schedule() policy.Schedule {
 func (s *PolicyStore) CreateSchedule(ctx context.Context, sc policy.Schedule, e audit.Entry) (policy.Schedule, error) {
 	row := scheduleRow{Revision: sc.Revision, At: sc.At, CreatedBy: sc.CreatedBy, CreatedAt: sc.CreatedAt, State: policy.SchedulePending}
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var count int64
-		if err := tx.Model(&revisionRow{}).Where("revision = ?", sc.Revision).Count(&count).Error; err != nil {
+		if err := requireRevision(tx, sc.Revision); err != nil {
 			return err
-		}
-		if count == 0 {
-			return errs.E(errs.NotFound, "no revision %s", policy.FormatID(sc.Revision))
 		}
 		if err := tx.Raw(`INSERT INTO activation_schedules (revision, at, created_by, created_at, state) VALUES (?, ?, ?, ?, 'pending') RETURNING id`,
 			row.Revision, row.At, row.CreatedBy, row.CreatedAt).Scan(&row.ID).Error; err != nil {
 			return fmt.Errorf("create schedule: %w", err)
 		}
 		e.Detail = []byte(fmt.Sprintf(`{"schedule":%d,"at":%q}`, row.ID, row.At.Format(time.RFC3339Nano)))
-		return notifyAndAudit(tx, e)
+		return notifyAndAudit(tx, ScheduleChannel, e)
 	})
 	return row.schedule(), err
 }
@@ -80,16 +76,9 @@ func (s *PolicyStore) CancelSchedule(ctx context.Context, id int64, by string, a
 		row.State, row.ResolvedAt, row.ResolvedBy = policy.ScheduleCancelled, &at, &by
 		e.Target = policy.FormatID(row.Revision)
 		e.Detail = []byte(fmt.Sprintf(`{"schedule":%d,"at":%q}`, id, row.At.Format(time.RFC3339Nano)))
-		return notifyAndAudit(tx, e)
+		return notifyAndAudit(tx, ScheduleChannel, e)
 	})
 	return row.schedule(), err
-}
-
-func notifyAndAudit(tx *gorm.DB, e audit.Entry) error {
-	if err := tx.Exec(`SELECT pg_notify(?, '')`, ScheduleChannel).Error; err != nil {
-		return fmt.Errorf("notify instances: %w", err)
-	}
-	return appendAudit(tx, e)
 }
 
 // Schedules lists up to limit schedules, newest instant first.
@@ -123,7 +112,7 @@ func (s *PolicyStore) PendingSchedules(ctx context.Context) ([]policy.Schedule, 
 func (s *PolicyStore) ApplySchedule(ctx context.Context, id int64, at time.Time, e audit.Entry) (bool, error) {
 	applied := false
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('signalgate.policy_publish'))`).Error; err != nil {
+		if err := lockPublish(tx); err != nil {
 			return err
 		}
 		var rev []int64
@@ -134,16 +123,13 @@ func (s *PolicyStore) ApplySchedule(ctx context.Context, id int64, at time.Time,
 		if len(rev) == 0 {
 			return nil
 		}
-		var before activeRow
-		if err := tx.Take(&before).Error; err != nil {
-			return fmt.Errorf("read the active revision: %w", err)
-		}
-		if err := moveActive(tx, rev[0], e.Actor, at); err != nil {
+		from, err := switchActive(tx, rev[0], e.Actor, at)
+		if err != nil {
 			return err
 		}
 		applied = true
 		e.Target = policy.FormatID(rev[0])
-		e.Detail = []byte(fmt.Sprintf(`{"from":%q,"to":%q,"schedule":%d}`, policy.FormatID(before.Revision), policy.FormatID(rev[0]), id))
+		e.Detail = []byte(fmt.Sprintf(`{"from":%q,"to":%q,"schedule":%d}`, policy.FormatID(from), policy.FormatID(rev[0]), id))
 		return appendAudit(tx, e)
 	})
 	return applied, err

@@ -60,9 +60,6 @@ func (s *SettingsStore) SaveSettings(ctx context.Context, v settings.Settings, b
 		if err := tx.Save(&settingsRow{Singleton: true, Value: value, UpdatedAt: at, UpdatedBy: by}).Error; err != nil {
 			return fmt.Errorf("save settings: %w", err)
 		}
-		if err := tx.Exec(`SELECT pg_notify(?, '')`, SettingsChannel).Error; err != nil {
-			return fmt.Errorf("announce settings: %w", err)
-		}
-		return appendAudit(tx, e)
+		return notifyAndAudit(tx, SettingsChannel, e)
 	})
 }
