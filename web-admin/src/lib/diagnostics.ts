@@ -15,9 +15,3 @@ export function offsetOf(text: string, row: number, col: number): number {
   const lineEnd = end < 0 ? text.length : end
   return Math.min(offset + Math.max(col - 1, 0), lineEnd)
 }
-
-// problemsFor returns the problems of one file, and those with no file
-// (data, budget) when file is the data document.
-export function problemsFor(problems: Problem[], file: string): Problem[] {
-  return problems.filter((p) => p.file === file)
-}

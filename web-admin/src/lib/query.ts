@@ -1,3 +1,5 @@
+import { fromLocalInput } from './data'
+
 // Decision-search filters, as the explorer shows them and as the API takes them.
 
 export interface Filters {
@@ -16,13 +18,14 @@ export interface Filters {
 export const filterKeys: (keyof Filters)[] = ['from', 'to', 'allow', 'reason', 'region', 'source', 'purpose', 'revision', 'subject', 'client']
 
 // toQuery encodes the non-empty filters (and extras such as a cursor) as a
-// query string; local date-time inputs become RFC 3339 instants.
+// query string; date-time inputs, in UTC as every date picker here is,
+// become RFC 3339 instants.
 export function toQuery(f: Filters, extra: Record<string, string> = {}): string {
   const q = new URLSearchParams()
   for (const k of filterKeys) {
     let v = (f[k] ?? '').trim()
     if (!v) continue
-    if ((k === 'from' || k === 'to') && !/[zZ]|[+-]\d\d:\d\d$/.test(v)) v = new Date(v).toISOString()
+    if ((k === 'from' || k === 'to') && !/[zZ]|[+-]\d\d:\d\d$/.test(v)) v = fromLocalInput(v)
     q.set(k, v)
   }
   for (const [k, v] of Object.entries(extra)) if (v) q.set(k, v)

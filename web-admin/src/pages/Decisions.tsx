@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react'
 import { get, post } from '../api'
-import { ErrorBox, Json, Link, Loading, when } from '../components/ui'
+import { ErrorBox, Json, Link, Loading, useLoad, when } from '../components/ui'
+import { toLocalInput } from '../lib/data'
 import { navigate, useLocation } from '../router'
 import { filterKeys, fromQuery, toQuery, type Filters } from '../lib/query'
 
-export interface Decision {
+interface Decision {
   decision_id: string
   decided_at: string
   path: string
@@ -24,7 +25,7 @@ export interface Decision {
 }
 
 const labels: Record<keyof Filters, string> = {
-  from: 'From', to: 'To', allow: 'Outcome', reason: 'Reason', region: 'Region', source: 'Source',
+  from: 'From (UTC)', to: 'To (UTC)', allow: 'Outcome', reason: 'Reason', region: 'Region', source: 'Source',
   purpose: 'Purpose', revision: 'Revision', subject: 'Subject', client: 'Client',
 }
 
@@ -40,18 +41,23 @@ export function Decisions() {
   const [error, setError] = useState<Error>()
   const query = toQuery(applied)
   const sentinel = useRef<HTMLDivElement>(null)
+  // Only the latest request's answer is shown: an earlier, slower one (the
+  // list before a new filter) must not overwrite it.
+  const latest = useRef(0)
 
   const load = async (after?: string) => {
+    const n = ++latest.current
     setLoading(true)
     setError(undefined)
     try {
       const page = await get<{ decisions: Decision[]; next_cursor?: string }>(`/admin/v1/decisions?${toQuery(applied, { limit: '50', cursor: after ?? '' })}`)
+      if (n !== latest.current) return
       setRows((r) => (after ? [...r, ...page.decisions] : page.decisions))
       setCursor(page.next_cursor)
     } catch (e) {
-      setError(e as Error)
+      if (n === latest.current) setError(e as Error)
     } finally {
-      setLoading(false)
+      if (n === latest.current) setLoading(false)
     }
   }
   useEffect(() => {
@@ -73,7 +79,6 @@ export function Decisions() {
     e.preventDefault()
     navigate(`/decisions?${toQuery(form)}`)
   }
-  const open = (id: string) => navigate(`/decisions?${toQuery(applied, { id })}`)
 
   return (
     <>
@@ -94,7 +99,7 @@ export function Decisions() {
               {labels[k]}
               <input
                 type={k === 'from' || k === 'to' ? 'datetime-local' : 'text'}
-                value={(k === 'from' || k === 'to') && form[k]?.endsWith('Z') ? '' : (form[k] ?? '')}
+                value={(k === 'from' || k === 'to') && form[k]?.endsWith('Z') ? toLocalInput(form[k]) : (form[k] ?? '')}
                 onChange={(e) => setForm({ ...form, [k]: e.target.value })}
               />
             </label>
@@ -126,9 +131,7 @@ export function Decisions() {
             {rows.map((d) => (
               <tr key={d.decision_id} className={d.decision_id === selected ? 'selected' : undefined}>
                 <td>
-                  <a href={`/decisions?${toQuery(applied, { id: d.decision_id })}`} onClick={(e) => (e.preventDefault(), open(d.decision_id))}>
-                    {when(d.decided_at)}
-                  </a>
+                  <Link to={`/decisions?${toQuery(applied, { id: d.decision_id })}`}>{when(d.decided_at)}</Link>
                 </td>
                 <td className={d.allow ? 'ok' : 'deny'}>{d.allow === null ? '—' : d.allow ? 'allow' : 'deny'}</td>
                 <td>{d.reason_codes.join(', ')}</td>
@@ -155,25 +158,23 @@ export function Decisions() {
 interface Replay { match: boolean; masked_read: boolean; replayed: unknown; also?: { revision: string; same: boolean; result: unknown } }
 
 function Detail({ id, onClose }: { id: string; onClose: () => void }) {
-  const [d, setD] = useState<Decision>()
-  const [error, setError] = useState<Error>()
-  const [replay, setReplay] = useState<Replay>()
+  const doc = useLoad(() => get<Decision>(`/admin/v1/decisions/${id}`), [id])
+  const d = doc.data?.decision_id === id ? doc.data : undefined // not the one shown before
+  const [replayError, setReplayError] = useState<Error>()
+  const [replay, setReplay] = useState<Replay & { id: string }>()
   const [replaying, setReplaying] = useState(false)
-  useEffect(() => {
-    setD(undefined)
-    setReplay(undefined)
-    get<Decision>(`/admin/v1/decisions/${id}`).then(setD, setError)
-  }, [id])
   const runReplay = async () => {
     setReplaying(true)
+    setReplayError(undefined)
     try {
-      setReplay(await post<Replay>(`/admin/v1/decisions/${id}/replay?also=active`))
+      setReplay({ ...(await post<Replay>(`/admin/v1/decisions/${id}/replay?also=active`)), id })
     } catch (e) {
-      setError(e as Error)
+      setReplayError(e as Error)
     } finally {
       setReplaying(false)
     }
   }
+  const error = doc.error ?? replayError
   return (
     <aside className="detail" aria-label="Decision detail">
       <button className="close" onClick={onClose} aria-label="Close the detail">×</button>
@@ -217,7 +218,7 @@ function Detail({ id, onClose }: { id: string; onClose: () => void }) {
           <button onClick={runReplay} disabled={replaying}>
             Replay
           </button>
-          {replay && (
+          {replay?.id === id && (
             <p role="status" className={replay.match ? 'ok' : 'error'}>
               {replay.match ? `Replay under ${d.revision} reproduces the logged result.` : 'Replay differs from the logged result.'}
               {replay.masked_read && ' The policy reads a masked input value.'}

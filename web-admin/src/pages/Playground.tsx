@@ -1,6 +1,7 @@
 import { useState } from 'react'
 import { post } from '../api'
 import { ErrorBox, Json } from '../components/ui'
+import { fromLocalInput } from '../lib/data'
 
 // One example input per reason code, to start from.
 const examples: Record<string, unknown> = {
@@ -38,7 +39,7 @@ export function Playground() {
     }
     try {
       const body: Record<string, unknown> = { input: parsed, revision: target }
-      if (asOf) body.as_of = new Date(asOf + ':00Z').toISOString()
+      if (asOf) body.as_of = fromLocalInput(asOf)
       setOut(await post<Evaluation>('/admin/v1/evaluate', body))
     } catch (e) {
       setError(e as Error)

@@ -2,7 +2,7 @@ import { useState } from 'react'
 import { get, post } from '../api'
 import { can, type Me } from '../App'
 import { ErrorBox, Loading, useLoad, when } from '../components/ui'
-import { useLocation } from '../router'
+import { navigate, useLocation } from '../router'
 import { sideBySide } from '../lib/diff'
 
 interface Revision { revision: string; author: string; message: string; created_at: string; active: boolean; content_hash: string }
@@ -14,7 +14,8 @@ interface Diff {
 export function Revisions({ me }: { me: Me }) {
   const { search } = useLocation()
   const list = useLoad(() => get<{ revisions: Revision[]; active: string }>('/admin/v1/revisions'), [])
-  const [selected, setSelected] = useState(new URLSearchParams(search).get('rev') ?? '')
+  // The revision shown lives in the URL (?rev=), so links, back and forward agree with the page.
+  const selected = new URLSearchParams(search).get('rev') ?? ''
   const [against, setAgainst] = useState('')
   const [status, setStatus] = useState<string>()
   const [error, setError] = useState<Error>()
@@ -55,7 +56,7 @@ export function Revisions({ me }: { me: Me }) {
           {revs.map((r) => (
             <tr key={r.revision} className={r.revision === sel ? 'selected' : undefined}>
               <td>
-                <button className="linkish" onClick={() => setSelected(r.revision)} aria-label={`Show ${r.revision}`}>
+                <button className="linkish" onClick={() => navigate(`/revisions?rev=${r.revision}`)} aria-label={`Show ${r.revision}`}>
                   {r.revision}
                 </button>
                 {r.active && <strong> (active)</strong>}
