@@ -36,7 +36,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
+	defer dbs.close(context.WithoutCancel(ctx))
 	entries, err := dbs.owner.Audit().All(ctx)
 	if err != nil {
 		return err
@@ -115,7 +115,7 @@ func auditReplay(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
+	defer dbs.close(context.WithoutCancel(ctx))
 	policies := policy.NewService(dbs.app.Policies(), settings.NewService(dbs.app.Settings(), nil), engine.New(cfg.EvalTimeout), newLogger(io.Discard, "error"), nil)
 	rp := replay.NewService(dbs.app.LogReader(), policies, cfg.EvalTimeout)
 	checked, mismatches, masked, skipped := 0, 0, 0, 0
@@ -167,7 +167,7 @@ func auditErase(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
+	defer dbs.close(context.WithoutCancel(ctx))
 	s, err := settings.NewService(dbs.owner.Settings(), nil).Get(ctx)
 	if err != nil {
 		return err

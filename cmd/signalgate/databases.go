@@ -18,16 +18,6 @@ type databases struct {
 	cluster    *localpg.Cluster
 }
 
-// closeLeavingShared closes the connections and stops the managed cluster
-// only if this process started it: a one-off command run beside a serving
-// process must not stop that process's database.
-func (d *databases) closeLeavingShared(ctx context.Context) {
-	if d.cluster != nil && !d.cluster.StartedHere() {
-		d.cluster = nil
-	}
-	d.close(ctx)
-}
-
 // openDatabases connects as configured, starting the managed local
 // PostgreSQL when no database URL is given.
 func openDatabases(ctx context.Context, cfg config.Config, log *slog.Logger) (*databases, error) {
@@ -62,6 +52,8 @@ func openDatabases(ctx context.Context, cfg config.Config, log *slog.Logger) (*d
 	return dbs, nil
 }
 
+// close closes the connections and stops the managed cluster, which keeps
+// running while another process (a server beside a one-off command) uses it.
 func (d *databases) close(ctx context.Context) {
 	if d.owner != nil && d.owner != d.app {
 		d.owner.Close()
@@ -75,7 +67,8 @@ func (d *databases) close(ctx context.Context) {
 }
 
 // openForCommand loads a one-off command's configuration (args are its
-// flags) and connects as it says; the caller closes with closeLeavingShared.
+// flags) and connects as it says; the caller closes with close (which
+// leaves the managed cluster running while another process uses it).
 func openForCommand(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*databases, config.Config, error) {
 	cfg, _, err := config.Load(name, args, getenv, stderr)
 	if err != nil {

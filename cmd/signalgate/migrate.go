@@ -25,7 +25,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
+	defer dbs.close(context.WithoutCancel(ctx))
 	if args[0] == "up" {
 		applied, err := store.Migrate(ctx, dbs.owner.Pool)
 		if err != nil {

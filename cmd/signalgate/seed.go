@@ -99,7 +99,7 @@ func seedDecisions(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
+	defer dbs.close(context.WithoutCancel(ctx))
 	// A fresh deployment gets what serve would give it first: the schema and
 	// the default policy, so the decisions have a revision to be made by.
 	if _, err := store.Migrate(ctx, dbs.owner.Pool); err != nil {

@@ -108,7 +108,7 @@ func spoolCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
+	defer dbs.close(context.WithoutCancel(ctx))
 	fmt.Fprintf(stderr, "draining %d segments (%d bytes) from %s...\n", segs, bytes, dir)
 	n, err := sp.Drain(ctx, dbs.app.LogSink())
 	fmt.Fprintf(stdout, "%d decisions drained into the log\n", n)

@@ -42,7 +42,7 @@ func identityCmd(ctx context.Context, what string, args []string, getenv func(st
 	if err != nil {
 		return err
 	}
-	defer dbs.closeLeavingShared(context.WithoutCancel(ctx))
+	defer dbs.close(context.WithoutCancel(ctx))
 	authn := auth.NewService(dbs.app.Auth(), auth.NewHasher(1), nil)
 	operator := auth.Principal{User: "cli", Roles: []auth.Role{auth.Admin}}
 	switch what {

@@ -40,6 +40,7 @@ const (
 	credentialsFile = "pg.json"
 	pointerFile     = "pg.location"
 	lockFile        = "pg.lock"
+	usersFile       = "pg.users" // each user of the running server holds a shared lock on it
 	clusterSubdir   = "pg"
 )
 
@@ -66,7 +67,8 @@ type Options struct {
 
 // Cluster is a running managed PostgreSQL cluster.
 type Cluster struct {
-	startedHere bool
+	users       string   // path of the users file
+	use         *os.File // holds this handle's shared lock on it, until Stop or Crash
 	dir         string
 	pgdata      string
 	logFile     string
@@ -106,6 +108,26 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if dataDir, err = filepath.EvalSymlinks(dataDir); err != nil {
 		return nil, fmt.Errorf("localpg: resolve data directory %s: %w", opts.DataDir, err)
 	}
+
+	// Every handle holds a shared lock on the users file while it uses the
+	// server: Stop stops it only for its last user, so a one-off command
+	// never stops the database under a serving process, whichever started
+	// it. A Start waits here while another process is stopping the server.
+	users := filepath.Join(dataDir, usersFile)
+	use, err := os.OpenFile(users, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("localpg: open %s: %w", users, err)
+	}
+	if err := syscall.Flock(int(use.Fd()), syscall.LOCK_SH); err != nil {
+		use.Close()
+		return nil, fmt.Errorf("localpg: lock %s: %w", users, err)
+	}
+	handedOut := false
+	defer func() {
+		if !handedOut {
+			use.Close()
+		}
+	}()
 
 	unlock, err := lockDir(dataDir)
 	if err != nil {
@@ -158,6 +180,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 
 	c := &Cluster{
+		users:   users,
+		use:     use,
 		dir:     dir,
 		pgdata:  pgdata,
 		logFile: filepath.Join(dir, "postgresql.log"),
@@ -202,13 +226,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 		return nil, err
 	}
-	c.startedHere = startedHere
+	handedOut = true
 	return c, nil
 }
-
-// StartedHere reports whether Start started the server, rather than reusing
-// one that was already running (for instance that of a serving process).
-func (c *Cluster) StartedHere() bool { return c.startedHere }
 
 // Dir returns the directory holding the cluster: its PostgreSQL data
 // directory ("data"), socket directory ("run") and server log.
@@ -247,9 +267,20 @@ func (c *Cluster) url(user, password, database string) string {
 	return u.String()
 }
 
-// Stop shuts the server down, cancelling running queries, and waits until
-// it has exited. Stopping a cluster that is not running is not an error.
+// Stop ends this handle's use of the server and shuts the server down,
+// cancelling running queries, unless another handle (in any process) still
+// uses it; it waits until the server has exited. Stopping a cluster that is
+// not running is not an error.
 func (c *Cluster) Stop(ctx context.Context) error {
+	last, err := c.lastUser()
+	defer c.release()
+	if err != nil {
+		return err
+	}
+	if !last {
+		c.log.Info("PostgreSQL left running: another process uses it", "dir", c.dir)
+		return nil
+	}
 	running, _, err := c.status(ctx)
 	if err != nil {
 		return err
@@ -265,9 +296,38 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
+// lastUser reports whether this handle is the server's only user, taking
+// the users file's lock exclusively if so.
+func (c *Cluster) lastUser() (bool, error) {
+	if c.use == nil { // released already: ask as a newcomer
+		f, err := os.OpenFile(c.users, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return false, fmt.Errorf("localpg: open %s: %w", c.users, err)
+		}
+		c.use = f
+	}
+	err := syscall.Flock(int(c.use.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("localpg: lock %s: %w", c.users, err)
+	}
+	return true, nil
+}
+
+func (c *Cluster) release() {
+	if c.use != nil {
+		c.use.Close()
+		c.use = nil
+	}
+}
+
 // Crash stops PostgreSQL the way a crash would (pg_ctl stop -m immediate:
-// no checkpoint, recovery at the next start). For fault tests.
+// no checkpoint, recovery at the next start), whoever uses it, and ends this
+// handle's use. For fault tests.
 func (c *Cluster) Crash(ctx context.Context) error {
+	defer c.release()
 	out, err := c.run.output(ctx, "pg_ctl", "stop", "-D", c.pgdata, "-m", "immediate", "-w", "-t", "60")
 	if err != nil {
 		return fmt.Errorf("localpg: crash PostgreSQL in %s: %w: %s", c.dir, err, strings.TrimSpace(out))

@@ -130,6 +130,13 @@ func TestStartConnectStopRestart(t *testing.T) {
 	if again.Port() != c.Port() || again.OwnerURL() != c.OwnerURL() {
 		t.Errorf("second start while running: port %d url %s, want %d %s", again.Port(), again.OwnerURL(), c.Port(), c.OwnerURL())
 	}
+	// Stopping it leaves the server to the first handle, which still uses it.
+	if err := again.Stop(ctx); err != nil {
+		t.Fatalf("Stop of the second handle: %v", err)
+	}
+	if err := owner.Ping(ctx); err != nil {
+		t.Errorf("the second handle's Stop stopped the server the first still uses: %v", err)
+	}
 
 	port, ownerURL, appURL := c.Port(), c.OwnerURL(), c.AppURL()
 	su.Close(ctx)
