@@ -67,15 +67,15 @@ type Options struct {
 
 // Cluster is a running managed PostgreSQL cluster.
 type Cluster struct {
-	users       string   // path of the users file
-	use         *os.File // holds this handle's shared lock on it, until Stop or Crash
-	dir         string
-	pgdata      string
-	logFile     string
-	port        int
-	creds       credentials
-	run         *runner
-	log         *slog.Logger
+	users   string   // path of the users file
+	use     *os.File // holds this handle's shared lock on it, until Stop or Crash
+	dir     string
+	pgdata  string
+	logFile string
+	port    int
+	creds   credentials
+	run     *runner
+	log     *slog.Logger
 }
 
 // Start brings up the managed cluster of opts.DataDir, creating it on first
