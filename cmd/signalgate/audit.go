@@ -95,10 +95,11 @@ func auditReplay(ctx context.Context, args []string, getenv func(string) string,
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "start of the range, RFC 3339 (inclusive)")
 	to := fs.String("to", "", "end of the range, RFC 3339 (exclusive; default now)")
-	if err := fs.Parse(args); err != nil {
+	own, rest := splitFlags(args, fs) // the rest are the database flags
+	if err := fs.Parse(own); err != nil {
 		return err
 	}
-	f := decisionlog.Filter{Limit: decisionlog.MaxPage}
+	var f decisionlog.Filter // no limit: the whole range streams
 	var err error
 	if f.From, err = time.Parse(time.RFC3339Nano, *from); err != nil {
 		fmt.Fprintln(stderr, "--from must be an RFC 3339 instant such as 2026-01-02T00:00:00Z")
@@ -111,7 +112,7 @@ func auditReplay(ctx context.Context, args []string, getenv func(string) string,
 			return errExit1
 		}
 	}
-	dbs, cfg, err := openForCommand(ctx, "signalgate audit replay", nil, getenv, stderr)
+	dbs, cfg, err := openForCommand(ctx, "signalgate audit replay", rest, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,6 @@ func auditReplay(ctx context.Context, args []string, getenv func(string) string,
 	policies := policy.NewService(dbs.app.Policies(), settings.NewService(dbs.app.Settings(), nil), engine.New(cfg.EvalTimeout), newLogger(io.Discard, "error"), nil)
 	rp := replay.NewService(dbs.app.LogReader(), policies, cfg.EvalTimeout)
 	checked, mismatches, masked, skipped := 0, 0, 0, 0
-	f.Limit = 0
 	err = dbs.app.LogReader().Each(ctx, f, func(e *decisionlog.Entry) error {
 		res, err := rp.ReplayEntry(ctx, *e, "", nil)
 		switch {

@@ -174,4 +174,10 @@ func TestUserAndTokenCommands(t *testing.T) {
 	if _, _, err := runCLI(t, env, "token", "create", "--user", "ci-bot", "--name", "x", "--role", "admin"); err == nil {
 		t.Error("a token above its user's roles was issued")
 	}
+	// The database flags work here as for every command, not only from the environment.
+	flagEnv := map[string]string{"SIGNALGATE_DATA_DIR": t.TempDir(), "SIGNALGATE_LOG_LEVEL": "error"}
+	out, errOut, err = runCLI(t, flagEnv, "token", "create", "--database-url", s.db.URL, "--user", "ci-bot", "--name", "by flag", "--role", "viewer")
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "sgt_") {
+		t.Errorf("token create --database-url: %v %s %s", err, out, errOut)
+	}
 }

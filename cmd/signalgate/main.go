@@ -48,8 +48,9 @@ Usage:
   signalgate policy activate rN       make an earlier revision active (rollback)
       (push, pull, revisions, activate take --server URL and --token T,
        or SIGNALGATE_SERVER and SIGNALGATE_TOKEN)
-  signalgate audit verify [flags]     check the admin audit trail's hash chain
+  signalgate audit verify [flags]     check the admin audit trail's hash chain and the decision log's checkpoints
   signalgate audit replay --from T [--to T]   replay logged decisions, report mismatches
+  signalgate audit erase-subject ID   remove a subject's id from every decision (raw or hashed), recorded
   signalgate spool drain [flags]      drain a stopped node's spool into the log before retiring it
   signalgate seed-decisions N [--days D | --from T --to T] [--seed S]   fill the log with N synthetic decisions
   signalgate user create --name N --role R [--role R2]   (password from SIGNALGATE_NEW_PASSWORD)

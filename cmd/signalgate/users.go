@@ -34,11 +34,11 @@ func identityCmd(ctx context.Context, what string, args []string, getenv func(st
 	name := fs.String("name", "", "user: the user name; token: what uses the token")
 	user := fs.String("user", "", "token: the user it belongs to")
 	days := fs.Int("expires-in-days", 0, "token: lifetime in days (0: until revoked)")
-	// The database flags come from the environment (SIGNALGATE_DATABASE_URL, ...).
-	if err := fs.Parse(args[1:]); err != nil {
+	own, rest := splitFlags(args[1:], fs) // the rest are the database flags, as for every command
+	if err := fs.Parse(own); err != nil {
 		return err
 	}
-	dbs, _, err := openForCommand(ctx, "signalgate "+what, nil, getenv, stderr)
+	dbs, _, err := openForCommand(ctx, "signalgate "+what, rest, getenv, stderr)
 	if err != nil {
 		return err
 	}
