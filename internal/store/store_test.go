@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -261,5 +262,37 @@ func TestActiveNumberBeforeBootstrap(t *testing.T) {
 	s, _ := open(t, nil)
 	if _, err := s.Policies().ActiveNumber(context.Background()); errs.CodeOf(err) != errs.NotFound {
 		t.Fatalf("ActiveNumber before bootstrap: %v, want not found", err)
+	}
+}
+
+// TestVerifyDecisionLogPages: verification reads checkpoints a page at a
+// time and still checks every one, across pages, and finds an edited row
+// on a later page.
+func TestVerifyDecisionLogPages(t *testing.T) {
+	t.Parallel()
+	s, db := open(t, nil)
+	ctx := context.Background()
+	if _, err := s.EnsurePartitions(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	const batches = 501 // one more than a page
+	var last uuid.UUID
+	for range batches {
+		last = uuid.Must(uuid.NewV7())
+		e := decisionlog.Entry{DecisionID: last, DecidedAt: time.Now().UTC().Truncate(time.Microsecond), Path: "p", Revision: "r1", Client: "c", Node: "n"}
+		if err := s.LogSink().Write(ctx, []decisionlog.Entry{e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := s.VerifyDecisionLog(ctx, nil, nil)
+	if err != nil || rep.Checkpoints != batches || rep.Verified != batches || len(rep.Problems) != 0 {
+		t.Fatalf("verify = %+v, %v; want %d checkpoints and rows, no problem", rep, err, batches)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE decision_logs SET revision = 'r2' WHERE decision_id = $1`, last); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = s.VerifyDecisionLog(ctx, nil, nil)
+	if err != nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], "altered") {
+		t.Errorf("after editing the last row: %+v, %v", rep, err)
 	}
 }
