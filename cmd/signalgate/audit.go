@@ -37,31 +37,46 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer dbs.close(context.WithoutCancel(ctx))
-	entries, err := dbs.owner.Audit().All(ctx)
+	// One pass over the trail: its chain, and the removals it records.
+	v, n := audit.NewVerifier(), 0
+	var b *audit.Break
+	var removed []store.TimeRange
+	err = dbs.owner.Audit().Each(ctx, func(e audit.Entry) error {
+		if n++; b == nil {
+			b = v.Next(e)
+		}
+		if r, ok := removal(e); ok {
+			removed = append(removed, r)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	if b := audit.Verify(entries); b != nil {
-		fmt.Fprintf(stdout, "audit trail BROKEN at entry %d: %s (%d entries read)\n", b.Seq, b.Reason, len(entries))
+	if b != nil {
+		fmt.Fprintf(stdout, "audit trail BROKEN at entry %d: %s (%d entries read)\n", b.Seq, b.Reason, n)
 		return errExit1
 	}
-	fmt.Fprintf(stdout, "audit trail intact: %d entries\n", len(entries))
-	return verifyDecisionLog(ctx, dbs.owner, entries, stdout, stderr)
+	fmt.Fprintf(stdout, "audit trail intact: %d entries\n", n)
+	return verifyDecisionLog(ctx, dbs.owner, removed, stdout, stderr)
+}
+
+// removal returns the time range of decisions e records removing
+// (retention, late rows), if it records one.
+func removal(e audit.Entry) (store.TimeRange, bool) {
+	if e.Action != "decisions.drop_partition" && e.Action != "decisions.delete_late" {
+		return store.TimeRange{}, false
+	}
+	var d struct{ From, To time.Time }
+	if json.Unmarshal(e.Detail, &d) != nil || d.To.IsZero() {
+		return store.TimeRange{}, false
+	}
+	return store.TimeRange{From: d.From, To: d.To}, true
 }
 
 // verifyDecisionLog checks the decision log against its checkpoints; the
 // removals the (verified) audit trail records account for missing rows.
-func verifyDecisionLog(ctx context.Context, db *store.DB, trail []audit.Entry, stdout, stderr io.Writer) error {
-	var removed []store.TimeRange
-	for _, e := range trail {
-		if e.Action != "decisions.drop_partition" && e.Action != "decisions.delete_late" {
-			continue
-		}
-		var d struct{ From, To time.Time }
-		if json.Unmarshal(e.Detail, &d) == nil && !d.To.IsZero() {
-			removed = append(removed, store.TimeRange{From: d.From, To: d.To})
-		}
-	}
+func verifyDecisionLog(ctx context.Context, db *store.DB, removed []store.TimeRange, stdout, stderr io.Writer) error {
 	next := int64(100_000)
 	rep, err := db.VerifyDecisionLog(ctx, removed, func(rows int64) {
 		if rows >= next { // long logs show progress

@@ -64,21 +64,41 @@ type Break struct {
 	Reason string
 }
 
-// Verify checks that entries, in sequence order, form an unbroken chain from
-// the genesis: consecutive sequence numbers, each linked to the previous
-// hash, each hash matching its fields. It returns the first break, or nil.
+// Verifier checks a trail one entry at a time, in sequence order, so a
+// trail of any length is checked in constant memory: consecutive sequence
+// numbers from the genesis, each linked to the previous hash, each hash
+// matching its fields.
+type Verifier struct {
+	prevHash string
+	want     int64
+}
+
+// NewVerifier returns a Verifier expecting the first entry.
+func NewVerifier() *Verifier { return &Verifier{prevHash: Genesis, want: 1} }
+
+// Next checks e, the entry after those checked so far. It returns the
+// break, or nil.
+func (v *Verifier) Next(e Entry) *Break {
+	switch {
+	case e.Seq != v.want:
+		return &Break{Seq: e.Seq, Reason: fmt.Sprintf("entry %d is missing or out of order", v.want)}
+	case e.PrevHash != v.prevHash:
+		return &Break{Seq: e.Seq, Reason: "does not link to the previous entry"}
+	case HashOf(e) != e.Hash:
+		return &Break{Seq: e.Seq, Reason: "its content does not match its hash (edited)"}
+	}
+	v.prevHash, v.want = e.Hash, v.want+1
+	return nil
+}
+
+// Verify checks entries, in sequence order, with a Verifier. It returns the
+// first break, or nil.
 func Verify(entries []Entry) *Break {
-	prevHash, want := Genesis, int64(1)
+	v := NewVerifier()
 	for _, e := range entries {
-		switch {
-		case e.Seq != want:
-			return &Break{Seq: e.Seq, Reason: fmt.Sprintf("entry %d is missing or out of order", want)}
-		case e.PrevHash != prevHash:
-			return &Break{Seq: e.Seq, Reason: "does not link to the previous entry"}
-		case HashOf(e) != e.Hash:
-			return &Break{Seq: e.Seq, Reason: "its content does not match its hash (edited)"}
+		if b := v.Next(e); b != nil {
+			return b
 		}
-		prevHash, want = e.Hash, want+1
 	}
 	return nil
 }
@@ -96,8 +116,9 @@ type Filter struct {
 type Store interface {
 	// List returns entries matching f, newest first.
 	List(ctx context.Context, f Filter) ([]Entry, error)
-	// All returns every entry in sequence order.
-	All(ctx context.Context) ([]Entry, error)
+	// Each calls fn with every entry in sequence order, a page at a time,
+	// stopping at fn's first error.
+	Each(ctx context.Context, fn func(Entry) error) error
 }
 
 // canonical re-encodes a JSON document with sorted keys and no spaces; a

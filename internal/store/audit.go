@@ -113,17 +113,28 @@ func (s *AuditStore) List(ctx context.Context, f audit.Filter) ([]audit.Entry, e
 	return out, nil
 }
 
-// All returns every entry in sequence order, for verification.
-func (s *AuditStore) All(ctx context.Context) ([]audit.Entry, error) {
-	var rows []auditRow
-	if err := s.db.gorm.WithContext(ctx).Order("seq").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("read the audit trail: %w", err)
+// auditPage bounds the entries held in memory while reading the whole trail.
+const auditPage = 1000
+
+// Each calls fn with every entry in sequence order, reading a page at a
+// time, and stops at fn's first error.
+func (s *AuditStore) Each(ctx context.Context, fn func(audit.Entry) error) error {
+	var after int64
+	for {
+		var rows []auditRow
+		if err := s.db.gorm.WithContext(ctx).Where("seq > ?", after).Order("seq").Limit(auditPage).Find(&rows).Error; err != nil {
+			return fmt.Errorf("read the audit trail: %w", err)
+		}
+		for _, r := range rows {
+			if err := fn(fromAuditRow(r)); err != nil {
+				return err
+			}
+		}
+		if len(rows) < auditPage {
+			return nil
+		}
+		after = rows[len(rows)-1].Seq
 	}
-	out := make([]audit.Entry, len(rows))
-	for i, r := range rows {
-		out[i] = fromAuditRow(r)
-	}
-	return out, nil
 }
 
 // Append records one entry on its own, for events that change nothing else

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/signalgate/signalgate/internal/audit"
 	"github.com/signalgate/signalgate/internal/decisionlog"
 	"github.com/signalgate/signalgate/internal/errs"
 	"github.com/signalgate/signalgate/internal/pgtest"
@@ -294,5 +296,45 @@ func TestVerifyDecisionLogPages(t *testing.T) {
 	rep, err = s.VerifyDecisionLog(ctx, nil, nil)
 	if err != nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], "altered") {
 		t.Errorf("after editing the last row: %+v, %v", rep, err)
+	}
+}
+
+// TestAuditTrailPages: the whole trail streams in sequence order across
+// pages, and a verifier finds an edit on a later page.
+func TestAuditTrailPages(t *testing.T) {
+	t.Parallel()
+	s, db := open(t, nil)
+	ctx := context.Background()
+	const n = 1001 // one more than a page
+	for i := range n {
+		e := audit.Entry{At: time.Now().UTC(), Actor: "test", Action: "test.event", Target: fmt.Sprint(i)}
+		if err := s.Audit().Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func() (int, *audit.Break) {
+		v, seen := audit.NewVerifier(), 0
+		var b *audit.Break
+		if err := s.Audit().Each(ctx, func(e audit.Entry) error {
+			if seen++; int64(seen) != e.Seq {
+				t.Fatalf("entry %d read in place %d", e.Seq, seen)
+			}
+			if b == nil {
+				b = v.Next(e)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return seen, b
+	}
+	if seen, b := check(); seen != n || b != nil {
+		t.Fatalf("read %d entries, break %+v; want %d, none", seen, b, n)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE audit_log SET target = 'edited' WHERE seq = 1001`); err != nil {
+		t.Fatal(err)
+	}
+	if _, b := check(); b == nil || b.Seq != 1001 {
+		t.Errorf("after editing entry 1001: break %+v", b)
 	}
 }
