@@ -71,7 +71,7 @@ type handler struct {
 
 func actor(c *gin.Context) policy.Actor {
 	p, _ := httpx.PrincipalOf(c)
-	return policy.Actor{Name: p.User, RequestID: c.Writer.Header().Get("X-Request-Id")}
+	return policy.Actor{Name: p.User, RequestID: httpx.RequestID(c)}
 }
 
 // etag quotes a content hash as an HTTP entity tag.

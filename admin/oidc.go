@@ -68,7 +68,7 @@ func RegisterOIDC(r gin.IRouter, sso SingleSignOn, sessions ExternalSessions) {
 			return
 		}
 		// A prefix keeps single sign-on users apart from local accounts of the same name.
-		secret, _, err := sessions.LoginExternal(c.Request.Context(), "sso:"+id.Name, sso.Roles(id), c.ClientIP(), c.Writer.Header().Get("X-Request-Id"))
+		secret, _, err := sessions.LoginExternal(c.Request.Context(), "sso:"+id.Name, sso.Roles(id), c.ClientIP(), httpx.RequestID(c))
 		if err != nil {
 			httpx.WriteError(c, err)
 			return

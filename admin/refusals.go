@@ -62,7 +62,7 @@ func RefusalRecorder(trail audit.Appender, reg prometheus.Registerer, log *slog.
 		}
 		detail, _ := json.Marshal(map[string]any{"status": status, "reason": reason, "addr": c.ClientIP()})
 		e := audit.Entry{At: now, Actor: who, Action: "request.refused", Target: c.Request.Method + " " + c.FullPath(),
-			RequestID: c.Writer.Header().Get("X-Request-Id"), Detail: detail}
+			RequestID: httpx.RequestID(c), Detail: detail}
 		if err := trail.Append(context.WithoutCancel(c.Request.Context()), e); err != nil {
 			log.Warn("recording a refused request", "err", err)
 		}

@@ -104,7 +104,7 @@ func RegisterRollouts(r gin.IRouter, authn gin.HandlerFunc, s Rollouts, rails Gu
 		c.JSON(http.StatusOK, gin.H{"rollouts": out, "guard_rails": gr, "percents": rollout.Percents})
 	})
 	g.GET("/:id", httpx.Require(auth.Viewer), func(c *gin.Context) {
-		id, ok := rolloutID(c)
+		id, ok := numericID(c, "rollout")
 		if !ok {
 			return
 		}
@@ -152,7 +152,7 @@ func RegisterRollouts(r gin.IRouter, authn gin.HandlerFunc, s Rollouts, rails Gu
 		c.JSON(http.StatusCreated, toRolloutResponse(ro, time.Now()))
 	})
 	g.POST("/:id/step", httpx.Require(auth.Publisher), func(c *gin.Context) {
-		id, ok := rolloutID(c)
+		id, ok := numericID(c, "rollout")
 		if !ok {
 			return
 		}
@@ -166,7 +166,7 @@ func RegisterRollouts(r gin.IRouter, authn gin.HandlerFunc, s Rollouts, rails Gu
 		respond(c, func(ctx context.Context) (rollout.Rollout, error) { return s.Step(ctx, actor(c), id, req.Percent) })
 	})
 	g.POST("/:id/rollback", httpx.Require(auth.Publisher), func(c *gin.Context) {
-		id, ok := rolloutID(c)
+		id, ok := numericID(c, "rollout")
 		if !ok {
 			return
 		}
@@ -182,7 +182,7 @@ func RegisterRollouts(r gin.IRouter, authn gin.HandlerFunc, s Rollouts, rails Gu
 		respond(c, func(ctx context.Context) (rollout.Rollout, error) { return s.Rollback(ctx, actor(c), id, req.Reason) })
 	})
 	g.POST("/:id/complete", httpx.Require(auth.Publisher), func(c *gin.Context) {
-		id, ok := rolloutID(c)
+		id, ok := numericID(c, "rollout")
 		if !ok {
 			return
 		}
@@ -199,10 +199,12 @@ func respond(c *gin.Context, change func(context.Context) (rollout.Rollout, erro
 	c.JSON(http.StatusOK, toRolloutResponse(ro, time.Now()))
 }
 
-func rolloutID(c *gin.Context) (int64, bool) {
+// numericID reads the :id path parameter of a what (a rollout, a
+// schedule); on a malformed one it answers 400 and returns false.
+func numericID(c *gin.Context, what string) (int64, bool) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		httpx.WriteError(c, errs.E(errs.Invalid, "rollout id %q is not a number", c.Param("id")))
+		httpx.WriteError(c, errs.E(errs.Invalid, "%s id %q is not a number", what, c.Param("id")))
 		return 0, false
 	}
 	return id, true

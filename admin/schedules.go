@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -75,9 +74,8 @@ func RegisterSchedules(r gin.IRouter, authn gin.HandlerFunc, s Schedules) {
 		c.JSON(http.StatusCreated, toScheduleResponse(sc))
 	})
 	g.DELETE("/:id", httpx.Require(auth.Publisher), func(c *gin.Context) {
-		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-		if err != nil {
-			httpx.WriteError(c, errs.E(errs.Invalid, "schedule id %q is not a number", c.Param("id")))
+		id, ok := numericID(c, "schedule")
+		if !ok {
 			return
 		}
 		sc, err := s.Cancel(c.Request.Context(), actor(c), id)

@@ -34,7 +34,7 @@ func RegisterSessions(r gin.IRouter, authn gin.HandlerFunc, s Sessions) {
 			httpx.WriteError(c, err)
 			return
 		}
-		secret, p, err := s.Login(c.Request.Context(), req.User, req.Password, c.ClientIP(), c.Writer.Header().Get("X-Request-Id"))
+		secret, p, err := s.Login(c.Request.Context(), req.User, req.Password, c.ClientIP(), httpx.RequestID(c))
 		if err != nil {
 			httpx.WriteError(c, err)
 			return

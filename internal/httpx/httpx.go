@@ -174,6 +174,10 @@ func New(opts Options) *gin.Engine {
 	return r
 }
 
+// RequestID returns the request's id, as echoed in X-Request-Id and
+// recorded in the audit trail.
+func RequestID(c *gin.Context) string { return c.GetString(keyRequestID) }
+
 func securityHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
