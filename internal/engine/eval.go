@@ -27,7 +27,7 @@ var (
 // eval runs q once with time pinned to at, bounded by timeout (a timer
 // cancels it, where OPA's rego package would start a goroutine per call),
 // and returns the first result's bindings, or nil when it is undefined.
-func (p *Policy) eval(ctx context.Context, q query, input ast.Value, at time.Time, timeout time.Duration) (topdown.QueryResult, error) {
+func (p *Policy) eval(ctx context.Context, q query, input ast.Value, at time.Time, timeout time.Duration, tracer topdown.QueryTracer) (topdown.QueryResult, error) {
 	cancel := topdown.NewCancel()
 	timer := time.AfterFunc(timeout, cancel.Cancel)
 	defer timer.Stop()
@@ -42,6 +42,9 @@ func (p *Policy) eval(ctx context.Context, q query, input ast.Value, at time.Tim
 		WithStrictBuiltinErrors(false)
 	if input != nil {
 		tq = tq.WithInput(ast.NewTerm(input))
+	}
+	if tracer != nil {
+		tq = tq.WithQueryTracer(tracer)
 	}
 	var first topdown.QueryResult
 	err := tq.Iter(ctx, func(qr topdown.QueryResult) error {
@@ -68,8 +71,13 @@ var errTimeout error = timeoutError{}
 // Decide evaluates the allow and reasons rules for input with time pinned to
 // at. A failure or timeout yields a deny with reason evaluation_error.
 func (p *Policy) Decide(ctx context.Context, input ast.Value, at time.Time, timeout time.Duration) Decision {
+	return p.decideTraced(ctx, input, at, timeout, nil)
+}
+
+// decideTraced is Decide with tracer (nil for none) following the evaluation.
+func (p *Policy) decideTraced(ctx context.Context, input ast.Value, at time.Time, timeout time.Duration, tracer topdown.QueryTracer) Decision {
 	start := time.Now()
-	qr, err := p.eval(ctx, p.decide, input, at, timeout)
+	qr, err := p.eval(ctx, p.decide, input, at, timeout, tracer)
 	d := Decision{Revision: p.revision}
 	if err == nil {
 		d.Result, err = toResult(qr)
@@ -158,7 +166,7 @@ func (p *Policy) Query(ctx context.Context, path []string, input ast.Value, at t
 		return QueryResult{}, err
 	}
 	start := time.Now()
-	qr, err := p.eval(ctx, q, input, at, timeout)
+	qr, err := p.eval(ctx, q, input, at, timeout, nil)
 	res := QueryResult{Revision: p.revision}
 	if err != nil {
 		res.Err = errors.New(errorDetail(err))

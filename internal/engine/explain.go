@@ -34,41 +34,7 @@ const maxFailLines = 300
 // playground: tracing makes it far slower than Decide.
 func (p *Policy) Explain(ctx context.Context, input ast.Value, at time.Time, timeout time.Duration) Explanation {
 	buf := topdown.NewBufferTracer()
-	cancel := topdown.NewCancel()
-	timer := time.AfterFunc(timeout, cancel.Cancel)
-	defer timer.Stop()
-	q := topdown.NewQuery(p.decide.body).
-		WithQueryCompiler(p.decide.qc).
-		WithCompiler(p.compiler).
-		WithStore(p.store).
-		WithTransaction(p.txn).
-		WithTime(at).
-		WithCancel(cancel).
-		WithStrictBuiltinErrors(false).
-		WithQueryTracer(buf)
-	if input != nil {
-		q = q.WithInput(ast.NewTerm(input))
-	}
-	start := time.Now()
-	var first topdown.QueryResult
-	err := q.Iter(ctx, func(qr topdown.QueryResult) error {
-		if first == nil {
-			first = qr
-		}
-		return nil
-	})
-	var ex Explanation
-	ex.Decision = Decision{Revision: p.revision, EvalNS: time.Since(start).Nanoseconds()}
-	if err == nil {
-		ex.Decision.Result, err = toResult(first)
-	}
-	if err != nil {
-		if topdown.IsCancel(err) {
-			err = errTimeout
-		}
-		ex.Decision.Failed = true
-		ex.Decision.Result = Result{Reasons: []Reason{{Code: ReasonEvaluationError, Detail: errorDetail(err)}}}
-	}
+	ex := Explanation{Decision: p.decideTraced(ctx, input, at, timeout, buf)}
 	for _, ev := range *buf {
 		rule, ok := ev.Node.(*ast.Rule)
 		if ev.Op != topdown.ExitOp || !ok {
