@@ -34,3 +34,37 @@ export async function api<T>(method: string, path: string, body?: unknown, heade
 
 export const get = <T,>(path: string) => api<T>('GET', path)
 export const post = <T,>(path: string, body?: unknown) => api<T>('POST', path, body ?? {})
+
+// Shapes several pages read.
+
+// Revision is a published revision as GET /admin/v1/revisions lists it.
+export interface Revision {
+  revision: string
+  author: string
+  message: string
+  created_at: string
+  active: boolean
+  content_hash: string
+}
+
+// GuardRails are the rollout guard rails (a setting).
+export interface GuardRails {
+  max_deny_rate_increase: number
+  max_error_rate_increase: number
+  min_decisions: number
+  window_seconds: number
+}
+
+// Readiness is /readyz: whether this instance can record decisions, and why.
+export interface Readiness {
+  ok: boolean
+  status?: string
+  checks?: Record<string, string>
+}
+
+// getReadiness reads /readyz, which answers 503 (with the same body) when
+// not ready: that is a state to show, not an error.
+export async function getReadiness(): Promise<Readiness> {
+  const r = await fetch('/readyz')
+  return { ok: r.ok, ...((await r.json()) as Omit<Readiness, 'ok'>) }
+}

@@ -1,14 +1,13 @@
-import { get } from '../api'
+import { get, getReadiness } from '../api'
 import { ErrorBox, Loading, useLoad, when } from '../components/ui'
 
 interface Agent { id: string; version: string; revision: string; lagging: boolean; plugins: Record<string, string>; errors: string[]; last_seen: string }
 interface Instance { node: string; version: string; revision: string; lagging: boolean; started_at: string; last_seen: string }
 interface FleetDoc { active: string; instances: Instance[]; agents: Agent[]; lagging: number; quarantined: number; recent_quarantined: { agent: string; reason: string; event: string }[] }
-interface Ready { status: string; checks: Record<string, string> }
 
 export function Fleet() {
   const fleet = useLoad(() => get<FleetDoc>('/admin/v1/agents'), [])
-  const ready = useLoad(() => fetch('/readyz').then(async (r) => (await r.json()) as Ready), [])
+  const ready = useLoad(getReadiness, [])
   return (
     <>
       <h1>Fleet</h1>
@@ -18,7 +17,7 @@ export function Fleet() {
         <h2 id="instances">signalgate instances</h2>
         {ready.data && (
           <p className={ready.data.status === 'ok' ? 'ok' : 'error'}>
-            This instance: {Object.entries(ready.data.checks).map(([k, v]) => `${k}: ${v}`).join(', ')}
+            This instance: {Object.entries(ready.data.checks ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ')}
           </p>
         )}
         <ErrorBox error={ready.error} />

@@ -1,10 +1,8 @@
-import { get } from '../api'
+import { get, getReadiness, type Revision } from '../api'
 import { Bars, Columns, ErrorBox, Link, Loading, useLoad, when } from '../components/ui'
 import { fillMinutes, perBucket, topDenied, type Point, type Total } from '../lib/stats'
 
 interface Stats { series: Point[]; totals: Total[] }
-interface Revision { revision: string; author: string; message: string; created_at: string; active: boolean }
-interface Ready { status?: string; checks?: Record<string, string> }
 
 export function Overview() {
   const hour = new Date(Date.now() - 3600_000).toISOString()
@@ -14,7 +12,7 @@ export function Overview() {
   const revisions = useLoad(() => get<{ revisions: Revision[] }>('/admin/v1/revisions'), [])
   const rollouts = useLoad(() => get<{ rollouts: { id: number; candidate: string; state: string; percent: number }[] }>('/admin/v1/rollouts'), [])
   const running = rollouts.data?.rollouts.find((r) => r.state === 'running')
-  const ready = useLoad(() => fetch('/readyz').then(async (r) => ({ ok: r.ok, body: (await r.json()) as Ready })), [])
+  const ready = useLoad(getReadiness, [])
   const active = revisions.data?.revisions.find((r) => r.active)
   return (
     <>
@@ -44,7 +42,7 @@ export function Overview() {
           {ready.data && (
             <p className={ready.data.ok ? 'ok' : 'error'}>
               {ready.data.ok ? 'Decisions are being recorded.' : 'Decisions cannot be recorded: the API refuses them (503).'}{' '}
-              {ready.data.body.checks && Object.entries(ready.data.body.checks).map(([k, v]) => `${k}: ${v}`).join(', ')}
+              {ready.data.checks && Object.entries(ready.data.checks).map(([k, v]) => `${k}: ${v}`).join(', ')}
             </p>
           )}
           <ErrorBox error={ready.error} />

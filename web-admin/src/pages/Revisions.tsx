@@ -1,11 +1,10 @@
 import { useState } from 'react'
-import { get, post } from '../api'
+import { get, post, type Revision } from '../api'
 import { can, type Me } from '../App'
 import { ErrorBox, Loading, useLoad, when } from '../components/ui'
 import { navigate, useLocation } from '../router'
 import { sideBySide } from '../lib/diff'
 
-interface Revision { revision: string; author: string; message: string; created_at: string; active: boolean; content_hash: string }
 interface Diff {
   modules: { path: string; status: string; diff: string }[]
   data: { path: string; op: string; before?: unknown; after?: unknown }[]

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react'
-import { get, post } from '../api'
+import { get, post, type GuardRails, type Revision } from '../api'
 import { can, type Me } from '../App'
 import { Disagreements, type Disagreement } from '../components/Disagreements'
 import { Bars, ErrorBox, Link, Loading, useLoad, when } from '../components/ui'
@@ -19,7 +19,6 @@ interface Rollout {
   ended_by?: string
   end_reason?: string
 }
-interface GuardRails { max_deny_rate_increase: number; max_error_rate_increase: number; min_decisions: number; window_seconds: number }
 interface Tally { start?: string; decisions: number; candidate_deny_rate: number; baseline_deny_rate: number; candidate_error_rate: number; baseline_error_rate: number; disagreed: number }
 interface Report {
   rollout: Rollout
@@ -28,7 +27,6 @@ interface Report {
   series: Tally[]
   samples: Disagreement[]
 }
-interface Revision { revision: string; message: string; active: boolean }
 
 export function Rollouts({ me }: { me: Me }) {
   const list = useLoad(() => get<{ rollouts: Rollout[]; guard_rails: GuardRails }>('/admin/v1/rollouts'), [])

@@ -1,11 +1,10 @@
 import { useState, type FormEvent } from 'react'
-import { api, get, post } from '../api'
+import { api, get, post, type Revision } from '../api'
 import { can, type Me } from '../App'
 import { ErrorBox, Loading, useLoad, when } from '../components/ui'
 import { fromLocalInput } from '../lib/data'
 
 interface Schedule { id: number; revision: string; at: string; state: string; created_by: string; resolved_by?: string; resolved_at?: string }
-interface Revision { revision: string; message: string; active: boolean }
 
 export function Schedules({ me }: { me: Me }) {
   const list = useLoad(() => get<{ schedules: Schedule[] }>('/admin/v1/schedules'), [])

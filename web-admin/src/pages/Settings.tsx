@@ -1,10 +1,9 @@
 import { useEffect, useState } from 'react'
-import { api, get } from '../api'
+import { api, get, type GuardRails } from '../api'
 import { can, type Me } from '../App'
 import { ErrorBox, Loading } from '../components/ui'
 
 interface Rule { path: string; action: 'hash' | 'erase' }
-interface GuardRails { max_deny_rate_increase: number; max_error_rate_increase: number; min_decisions: number; window_seconds: number }
 interface SettingsDoc { four_eyes: boolean; retention_days: number; masking: Rule[]; max_staleness_seconds: number; shadow_revision: string; rollout_guard_rails: GuardRails }
 
 export function Settings({ me }: { me: Me }) {
