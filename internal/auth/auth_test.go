@@ -75,20 +75,26 @@ func TestPasswords(t *testing.T) {
 	}
 }
 
-// TestBootstrapAndRevocation: the bootstrap token authenticates as admin;
-// a second bootstrap does nothing; a revoked token stops working within the
-// cache period.
-func TestBootstrapAndRevocation(t *testing.T) {
-	t.Parallel()
+// newService returns a Service over a fresh database, and the clock it
+// reads, which the test moves.
+func newService(t *testing.T) (*auth.Service, *pgtest.Database, *atomic.Int64) {
+	t.Helper()
 	db := pgtest.New(t)
 	s, err := store.FromPool(db.Pool, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var now atomic.Int64
+	now := new(atomic.Int64)
 	now.Store(time.Now().UnixNano())
-	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	svc := auth.NewService(s.Auth(), auth.NewHasher(1), clock)
+	return auth.NewService(s.Auth(), auth.NewHasher(1), func() time.Time { return time.Unix(0, now.Load()) }), db, now
+}
+
+// TestBootstrapAndRevocation: the bootstrap token authenticates as admin;
+// a second bootstrap does nothing; a revoked token stops working within the
+// cache period.
+func TestBootstrapAndRevocation(t *testing.T) {
+	t.Parallel()
+	svc, db, now := newService(t)
 	ctx := context.Background()
 	b, err := svc.Bootstrap(ctx, "", "")
 	if err != nil || !b.Created || !strings.HasPrefix(b.Token, auth.TokenPrefix) || b.Password == "" {
@@ -137,15 +143,7 @@ func TestBootstrapAndRevocation(t *testing.T) {
 // own expiry.
 func TestOutageGraceEndsWithTheToken(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	s, err := store.FromPool(db.Pool, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var now atomic.Int64
-	now.Store(time.Now().UnixNano())
-	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	svc := auth.NewService(s.Auth(), auth.NewHasher(1), clock)
+	svc, db, now := newService(t)
 	ctx := context.Background()
 	b, err := svc.Bootstrap(ctx, "", "")
 	if err != nil {

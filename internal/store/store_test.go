@@ -128,11 +128,9 @@ func TestDuplicateDecisionRefused(t *testing.T) {
 	}
 }
 
-// TestPolicyBootstrapOnce: instances starting together publish the default
-// policy exactly once, as r1, active, with its content intact.
-func TestPolicyBootstrapOnce(t *testing.T) {
-	t.Parallel()
-	s, db := open(t, nil)
+// defaultRevision is r1 as a first start publishes it: the default policy.
+func defaultRevision(t *testing.T) policy.Revision {
+	t.Helper()
 	content, err := policy.LoadFS(policies.FS)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +139,16 @@ func TestPolicyBootstrapOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rev := policy.Revision{Number: 1, ContentHash: hash, Content: content, Author: "signalgate", Message: "default policy"}
+	return policy.Revision{Number: 1, ContentHash: hash, Content: content, Author: "signalgate", Message: "default policy"}
+}
+
+// TestPolicyBootstrapOnce: instances starting together publish the default
+// policy exactly once, as r1, active, with its content intact.
+func TestPolicyBootstrapOnce(t *testing.T) {
+	t.Parallel()
+	s, db := open(t, nil)
+	rev := defaultRevision(t)
+	hash, content := rev.ContentHash, rev.Content
 	if _, err := s.Policies().Active(context.Background()); errs.CodeOf(err) != errs.NotFound {
 		t.Fatalf("active before bootstrap: %v, want not found", err)
 	}
@@ -216,15 +223,7 @@ func TestPruneComparisons(t *testing.T) {
 	t.Parallel()
 	s, db := open(t, nil)
 	ctx := context.Background()
-	content, err := policy.LoadFS(policies.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := policy.ContentHash(content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Policies().Bootstrap(ctx, policy.Revision{Number: 1, ContentHash: hash, Content: content, Author: "signalgate"}); err != nil {
+	if _, err := s.Policies().Bootstrap(ctx, defaultRevision(t)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Pool.Exec(ctx, `INSERT INTO rollouts (candidate, baseline, steps, state, created_by, created_at)
