@@ -63,7 +63,18 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "start PostgreSQL:", err)
 		return 1
 	}
-	defer cluster.Stop(ctx)
+	defer func() {
+		// The cluster as the tests left it: they crash and restart it, and
+		// only the handle in use may stop it.
+		if err := cluster.Stop(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "stop PostgreSQL:", err)
+		}
+		// A cluster placed outside dir (unreachable by the server user)
+		// sits alone in a directory of its own.
+		if rel, err := filepath.Rel(dir, cluster.Dir()); err != nil || strings.HasPrefix(rel, "..") {
+			os.RemoveAll(filepath.Dir(cluster.Dir()))
+		}
+	}()
 	return m.Run()
 }
 
