@@ -71,6 +71,9 @@ export function Fleet() {
             <h2 id="quarantine">Quarantined events</h2>
             <p>{fleet.data.quarantined.toLocaleString()} uploaded decision events could not be stored.</p>
             <table className="list" aria-label="Quarantined events">
+              <thead>
+                <tr><th>Agent</th><th>Why</th><th>Event</th></tr>
+              </thead>
               <tbody>
                 {fleet.data.recent_quarantined.map((q, i) => (
                   <tr key={i}>

@@ -233,7 +233,7 @@ function RolloutsEditor({ data, onChange }: { data: Data; onChange: (d: Data) =>
                 Start of {key}
                 <input type="datetime-local" value={toLocalInput(r.start)} onChange={(e) => update(source, purpose, { ...r, start: fromLocalInput(e.target.value) })} />
               </label>
-              <div className="chips" aria-label={`Excluded regions of ${key}`}>
+              <div className="chips" role="group" aria-label={`Excluded regions of ${key}`}>
                 {Object.entries(excluded).map(([code, name]) => (
                   <span key={code} className="chip">
                     {code} {name}
